@@ -1,0 +1,98 @@
+"""The ``shiptrace`` command.
+
+Exit codes (DESIGN §4): 0 resolved (even when stages failed or a source was unreadable),
+2 bad input or config, 3 the change does not exist, 4 GitHub unreachable or auth refused.
+Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import __version__
+from bot.config import ServiceMap, Settings, load_service_map, load_settings
+from bot.engine import open_engine
+from bot.errors import BadInput, ShiptraceError
+from bot.refs import USAGE, Ref, parse_ref, web_host
+from bot.render.json import render_json
+from bot.render.text import render_text
+
+log = logging.getLogger("shiptrace")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shiptrace",
+        description="Where is this change in its delivery? CI, GitOps, sync and rollout.",
+    )
+    parser.add_argument("--version", action="version", version=f"shiptrace {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    where = sub.add_parser("where", help="trace one PR or commit", description=USAGE)
+    where.add_argument(
+        "ref",
+        metavar="REF",
+        help="owner/repo#123, #123, a PR URL, owner/repo@sha, a SHA or a commit URL",
+    )
+    where.add_argument(
+        "--config", type=Path, help="service map (default: $SHIPTRACE_CONFIG or shiptrace.yaml)"
+    )
+    where.add_argument(
+        "--json", action="store_true", help="print one JSON object (the trace contract)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.shiptrace_log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+        if args.command == "where":
+            ref = parse_ref(args.ref, web_host(settings.github_api_url))
+            services = load_service_map(args.config or settings.shiptrace_config)
+            return asyncio.run(_where(settings, services, ref, args.json))
+    except ShiptraceError as exc:
+        print(f"shiptrace: {exc.message}", file=sys.stderr)
+        if isinstance(exc, BadInput):
+            print(USAGE, file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
+        error_id = uuid.uuid4().hex[:8]
+        log.debug("unexpected error %s", error_id, exc_info=True)
+        print(
+            f"shiptrace: internal error {error_id}; rerun with SHIPTRACE_LOG_LEVEL=DEBUG "
+            "and report it",
+            file=sys.stderr,
+        )
+        return 1
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+async def _where(settings: Settings, services: ServiceMap, ref: Ref, as_json: bool) -> int:
+    async with open_engine(settings, services) as engine:
+        trace = await engine.tracer.trace(ref)
+    print(render_json(trace) if as_json else render_text(trace))
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

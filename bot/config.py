@@ -1,0 +1,262 @@
+"""Settings from the environment and the service map (``shiptrace.yaml``), validated at start.
+
+Every problem is reported as one :class:`ConfigError` naming the key path, e.g.
+``shiptrace.yaml: services[0].environments[1]: has both argocd and flux``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+from bot.refs import _NAME, _OWNER
+from bot.tags import TagPattern, compile_tag
+
+_REPO_RE = re.compile(rf"{_OWNER}/{_NAME}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_repo(value: str) -> str:
+    if not _REPO_RE.fullmatch(value):
+        raise ValueError(f"'{value}' is not an owner/repo name")
+    return value
+
+
+Repo = Annotated[str, Field(min_length=3)]
+
+
+class ArgoCDRef(_Strict):
+    application: str = Field(min_length=1)
+    namespace: str = "argocd"
+
+
+class FluxRef(_Strict):
+    kind: Literal["Kustomization", "HelmRelease"]
+    name: str = Field(min_length=1)
+    namespace: str = "flux-system"
+
+
+class Workload(_Strict):
+    kind: Literal["Deployment", "StatefulSet", "DaemonSet", "Rollout"]
+    namespace: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+
+
+class Environment(_Strict):
+    name: str = Field(min_length=1)
+    cluster: str | None = None  # kubeconfig context; None = current context / in-cluster
+    argocd: ArgoCDRef | None = None
+    flux: FluxRef | None = None
+    workloads: list[Workload] = Field(default_factory=list)
+    alert_channel: str | None = None  # drift alerts for this environment
+
+    @model_validator(mode="after")
+    def _one_gitops_object(self) -> Environment:
+        if self.argocd is not None and self.flux is not None:
+            raise ValueError("has both argocd and flux; an environment has at most one")
+        return self
+
+
+class Service(_Strict):
+    name: str = Field(min_length=1)
+    repo: str
+    image: str | None = None
+    tag: str = "{sha}"
+    environments: list[Environment]
+
+    @field_validator("repo")
+    @classmethod
+    def _valid_repo(cls, value: str) -> str:
+        return _check_repo(value)
+
+    @field_validator("tag")
+    @classmethod
+    def _valid_tag(cls, value: str) -> str:
+        compile_tag(value)
+        return value
+
+    @field_validator("environments")
+    @classmethod
+    def _some_environments(cls, value: list[Environment]) -> list[Environment]:
+        if not value:
+            raise ValueError("a service needs at least one environment")
+        names = [env.name for env in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"environment names repeat: {', '.join(dupes)}")
+        return value
+
+    @property
+    def tag_pattern(self) -> TagPattern:
+        return compile_tag(self.tag)
+
+
+class Channel(_Strict):
+    repos: list[str] = Field(default_factory=list)  # fnmatch globs over owner/repo
+    default_repo: str | None = None
+    drift: bool = False
+    digest: bool = False
+
+    def allows(self, repo: str) -> bool:
+        return any(fnmatch.fnmatchcase(repo.lower(), glob.lower()) for glob in self.repos)
+
+
+class SlackConfig(_Strict):
+    channels: dict[str, Channel] = Field(default_factory=dict)
+
+
+class ServiceMap(_Strict):
+    default_repo: str | None = None
+    services: list[Service]
+    slack: SlackConfig = Field(default_factory=SlackConfig)
+
+    @field_validator("default_repo")
+    @classmethod
+    def _valid_default(cls, value: str | None) -> str | None:
+        return None if value is None else _check_repo(value)
+
+    @field_validator("services")
+    @classmethod
+    def _some_services(cls, value: list[Service]) -> list[Service]:
+        if not value:
+            raise ValueError("at least one service is needed")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ServiceMap:
+        names = [s.name for s in self.services]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"service names repeat: {', '.join(dupes)}")
+        if self.default_repo is not None and self.service_for_repo(self.default_repo) is None:
+            raise ValueError(f"default_repo {self.default_repo} is not a configured service's repo")
+        return self
+
+    @property
+    def repos(self) -> list[str]:
+        seen: dict[str, str] = {}
+        for service in self.services:
+            seen.setdefault(service.repo.lower(), service.repo)
+        return list(seen.values())
+
+    def service_for_repo(self, repo: str) -> Service | None:
+        return next((s for s in self.services if s.repo.lower() == repo.lower()), None)
+
+    def services_for_repo(self, repo: str) -> list[Service]:
+        return [s for s in self.services if s.repo.lower() == repo.lower()]
+
+
+class Settings(BaseSettings):
+    """Process settings, read from the environment at the edge (CLI / serve) only."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    github_token: SecretStr | None = None
+    github_app_id: str | None = None
+    github_app_private_key: SecretStr | None = None
+    github_app_installation_id: int | None = None
+    github_api_url: str = "https://api.github.com"
+    shiptrace_config: Path = Path("shiptrace.yaml")
+    shiptrace_db: Path = Path("shiptrace.db")
+    shiptrace_host: str = "0.0.0.0"  # noqa: S104 - a container's bot listens on all interfaces
+    shiptrace_port: int = 3000
+    # Seconds one GitHub request may take before it counts as failed (then retried).
+    shiptrace_github_timeout: int = 5
+    # Retries of transient GitHub failures (5xx, timeouts) per request.
+    shiptrace_github_retries: int = 2
+    # Longest wait for a GitHub rate-limit reset before giving up on that look-up.
+    shiptrace_rate_limit_wait: float = 3.0
+    # Concurrent outside look-ups per answer.
+    shiptrace_concurrency: int = 8
+    shiptrace_log_level: str = "INFO"
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError(f"environment: {_first_error(exc)}") from None
+
+
+def load_service_map(path: Path) -> ServiceMap:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such file; create it (see README 'Configuration') "
+            "or point SHIPTRACE_CONFIG / --config at it"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror})") from None
+    return parse_service_map(text, str(path))
+
+
+def parse_service_map(text: str, source: str = "shiptrace.yaml") -> ServiceMap:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" line {where.line + 1}" if where is not None else ""
+        raise ConfigError(f"{source}:{line} is not valid YAML") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping with a 'services' list")
+    try:
+        return ServiceMap.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {_first_error(exc)}") from None
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    path = _key_path(err["loc"])
+    message = _message(err)
+    return f"{path}: {message}" if path else message
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part).startswith(("function-after", "function-plain")):
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _message(err: Any) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "missing required key"
+    message = str(err["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def env_path(name: str, default: str) -> Path:
+    return Path(os.environ.get(name) or default)

@@ -1,0 +1,61 @@
+"""Build the engine (store, GitHub client, tracer) from settings. Used by the CLI and the bot."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.config import ServiceMap, Settings
+from bot.sources.github import GitHubClient, GitHubOptions
+from bot.store import Store
+from bot.trace import Clock, Tracer, utcnow
+
+
+@dataclass
+class Engine:
+    settings: Settings
+    services: ServiceMap
+    store: Store
+    github: GitHubClient
+    tracer: Tracer
+
+
+def github_options(settings: Settings) -> GitHubOptions:
+    return GitHubOptions(
+        api_url=settings.github_api_url,
+        token=settings.github_token.get_secret_value() if settings.github_token else None,
+        app_id=settings.github_app_id,
+        app_private_key=(
+            _read_key(settings.github_app_private_key.get_secret_value())
+            if settings.github_app_private_key
+            else None
+        ),
+        app_installation_id=settings.github_app_installation_id,
+        timeout=settings.shiptrace_github_timeout,
+        retries=settings.shiptrace_github_retries,
+        rate_limit_wait=settings.shiptrace_rate_limit_wait,
+        concurrency=settings.shiptrace_concurrency,
+    )
+
+
+def _read_key(value: str) -> str:
+    # Accept the PEM itself or a path to it (a mounted secret file).
+    if "-----BEGIN" in value:
+        return value
+    return Path(value).read_text(encoding="utf-8")
+
+
+@asynccontextmanager
+async def open_engine(
+    settings: Settings, services: ServiceMap, clock: Clock = utcnow
+) -> AsyncIterator[Engine]:
+    store = Store.open(settings.shiptrace_db)
+    github = GitHubClient(github_options(settings), store)
+    try:
+        tracer = Tracer(github, services, store, clock=clock)
+        yield Engine(settings, services, store, github, tracer)
+    finally:
+        github.close()
+        store.close()

@@ -1,0 +1,1 @@
+"""Renderings of a trace: JSON (the public contract), terminal text and Block Kit. Pure."""

@@ -1,0 +1,244 @@
+"""Kubernetes API access, one client per kubeconfig context (or in-cluster config).
+
+Objects come back as plain JSON dicts (camelCase, as the API serves them): the typed models
+cost most of a list's time and the readers in :mod:`bot.gitops` / :mod:`bot.workloads` want
+the API's own shape. The official client is synchronous, so every call runs in a bounded
+thread pool. Retries of transient failures are urllib3's, configured on the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import urllib3
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+from bot.errors import KubernetesError
+
+TIMEOUT = (3.0, 10.0)  # connect, read seconds per request
+
+# Where each workload kind lives in the API.
+WORKLOADS: dict[str, tuple[str, str, str]] = {
+    "Deployment": ("apps", "v1", "deployments"),
+    "StatefulSet": ("apps", "v1", "statefulsets"),
+    "DaemonSet": ("apps", "v1", "daemonsets"),
+    "Rollout": ("argoproj.io", "v1alpha1", "rollouts"),
+}
+GITOPS: dict[str, tuple[str, str]] = {
+    "Application": ("argoproj.io", "applications"),
+    "Kustomization": ("kustomize.toolkit.fluxcd.io", "kustomizations"),
+    "HelmRelease": ("helm.toolkit.fluxcd.io", "helmreleases"),
+    "GitRepository": ("source.toolkit.fluxcd.io", "gitrepositories"),
+    "OCIRepository": ("source.toolkit.fluxcd.io", "ocirepositories"),
+    "HelmRepository": ("source.toolkit.fluxcd.io", "helmrepositories"),
+    "HelmChart": ("source.toolkit.fluxcd.io", "helmcharts"),
+    "Bucket": ("source.toolkit.fluxcd.io", "buckets"),
+}
+
+
+class NotFound(KubernetesError):
+    """The object does not exist (the cluster itself answered)."""
+
+
+class ClusterClient:
+    """Read-only access to one cluster."""
+
+    def __init__(self, label: str, api: k8s.ApiClient, pool: ThreadPoolExecutor) -> None:
+        self.label = label
+        self.api = api
+        self._pool = pool
+        self._versions: dict[str, list[str]] = {}
+        self._discovery_lock = asyncio.Lock()
+        self.requests_made = 0
+
+    @property
+    def server(self) -> str:
+        return str(self.api.configuration.host)
+
+    # -- reads ---------------------------------------------------------------------------
+    async def get(self, path: str, what: str) -> dict[str, Any]:
+        return await self._call(path, {}, what)
+
+    async def list_objects(
+        self, path: str, what: str, label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
+        query = {"labelSelector": label_selector} if label_selector else {}
+        body = await self._call(path, query, what)
+        return list(body.get("items") or [])
+
+    async def workload(self, kind: str, namespace: str, name: str) -> dict[str, Any]:
+        group, version, plural = WORKLOADS[kind]
+        return await self.get(
+            _path(group, version, plural, namespace, name), f"{kind} {namespace}/{name}"
+        )
+
+    async def replicasets(self, namespace: str, selector: str) -> list[dict[str, Any]]:
+        return await self.list_objects(
+            _path("apps", "v1", "replicasets", namespace), f"ReplicaSets in {namespace}", selector
+        )
+
+    async def pods(self, namespace: str, selector: str) -> list[dict[str, Any]]:
+        return await self.list_objects(
+            _path("", "v1", "pods", namespace), f"Pods in {namespace}", selector
+        )
+
+    async def gitops_object(
+        self, kind: str, namespace: str, name: str, version: str | None = None
+    ) -> dict[str, Any]:
+        """A GitOps object, read at the newest API version the cluster serves for it."""
+        group, plural = GITOPS[kind]
+        version = version or await self.preferred_version(group, kind)
+        return await self.get(
+            _path(group, version, plural, namespace, name), f"{kind} {namespace}/{name}"
+        )
+
+    async def preferred_version(self, group: str, kind: str) -> str:
+        """The newest served version of an API group (discovery, once per cluster)."""
+        async with self._discovery_lock:
+            if not self._versions:
+                body = await self._call("/apis", {}, "API discovery")
+                for g in body.get("groups") or []:
+                    versions = [str(v["version"]) for v in g.get("versions") or []]
+                    self._versions[str(g["name"])] = sorted(versions, key=version_priority)
+        versions = self._versions.get(group) or []
+        if not versions:
+            raise NotFound(
+                f"cluster '{self.label}' does not serve {group} (is the {kind} CRD installed?)"
+            )
+        return versions[0]
+
+    # -- transport -----------------------------------------------------------------------
+    async def _call(self, path: str, query: dict[str, str], what: str) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self._request, path, query, what)
+
+    def _request(self, path: str, query: dict[str, str], what: str) -> dict[str, Any]:
+        self.requests_made += 1
+        try:
+            method, url, headers, body, post = self.api.param_serialize(
+                "GET",
+                path,
+                query_params=list(query.items()),
+                header_params={"Accept": "application/json"},
+                auth_settings=["BearerToken"],
+            )
+            response = self.api.call_api(method, url, headers, body, post, _request_timeout=TIMEOUT)
+            data = response.read()
+        except ApiException as exc:
+            raise self._api_error(exc.status, what) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise KubernetesError(
+                f"cluster '{self.label}' at {self.server} is unreachable ({_reason(exc)})"
+            ) from None
+        if not 200 <= response.status <= 299:
+            raise self._api_error(response.status, what)
+        return dict(json.loads(data))
+
+    def _api_error(self, status: int | None, what: str) -> KubernetesError:
+        if status == 404:
+            return NotFound(f"{what} not found in cluster '{self.label}'")
+        if status in (401, 403):
+            word = "refused our credentials" if status == 401 else "forbids reading"
+            return KubernetesError(
+                f"cluster '{self.label}' {word} {what} ({status}); "
+                "grant get/list/watch with the RBAC in deploy/"
+            )
+        return KubernetesError(f"cluster '{self.label}' answered {status} for {what}")
+
+
+class Clusters:
+    """One :class:`ClusterClient` per kubeconfig context, created on first use."""
+
+    def __init__(self, kubeconfig: str | None = None, concurrency: int = 8) -> None:
+        self.kubeconfig = kubeconfig or os.environ.get("KUBECONFIG") or None
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="kube")
+        self._clients: dict[str | None, ClusterClient] = {}
+
+    def client(self, context: str | None) -> ClusterClient:
+        if context not in self._clients:
+            self._clients[context] = ClusterClient(
+                context or "current", self._api_client(context), self._pool
+            )
+        return self._clients[context]
+
+    @property
+    def requests_made(self) -> int:
+        return sum(c.requests_made for c in self._clients.values())
+
+    def close(self) -> None:
+        for c in self._clients.values():
+            c.api.close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _api_client(self, context: str | None) -> k8s.ApiClient:
+        configuration = k8s.Configuration()
+        try:
+            if self._use_in_cluster(context):
+                k8s_config.load_incluster_config(client_configuration=configuration)
+            else:
+                k8s_config.load_kube_config(
+                    config_file=self.kubeconfig,
+                    context=context,
+                    client_configuration=configuration,
+                    persist_config=False,
+                )
+        except ConfigException as exc:
+            where = f"context '{context}'" if context else "the current context"
+            raise KubernetesError(
+                f"cannot use {where} of the kubeconfig ({_first_line(exc)}); "
+                "check KUBECONFIG and the environment's cluster:"
+            ) from None
+        except OSError as exc:
+            raise KubernetesError(f"cannot read the kubeconfig ({exc.strerror})") from None
+        configuration.retries = urllib3.Retry(
+            total=2, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)
+        )
+        return k8s.ApiClient(configuration)
+
+    def _use_in_cluster(self, context: str | None) -> bool:
+        if context is not None or self.kubeconfig:
+            return False
+        default = Path.home() / ".kube" / "config"
+        return not default.exists() and "KUBERNETES_SERVICE_HOST" in os.environ
+
+
+def version_priority(version: str) -> tuple[int, int, int]:
+    """Sort key putting the newest Kubernetes API version first: v2 > v2beta2 > v2beta1 > v1."""
+    m = re.fullmatch(r"v(\d+)(?:(alpha|beta)(\d+))?", version)
+    if not m:
+        return (1, 0, 0)  # unknown shapes last
+    major, stage, minor = int(m.group(1)), m.group(2), int(m.group(3) or 0)
+    rank = {"alpha": 2, "beta": 1, None: 0}[stage]
+    return (rank, -major, -minor)
+
+
+def _path(group: str, version: str, plural: str, namespace: str, name: str | None = None) -> str:
+    base = f"/api/{version}" if group == "" else f"/apis/{group}/{version}"
+    path = f"{base}/namespaces/{namespace}/{plural}"
+    return f"{path}/{name}" if name else path
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).lower()
+    if "timed out" in text or "timeout" in text:
+        return "timed out"
+    if "refused" in text:
+        return "connection refused"
+    return type(exc).__name__
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def selector_string(match_labels: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(match_labels.items()))

@@ -1,0 +1,341 @@
+"""GitHub REST API, through PyGithub's requester, with revalidation and SHA-fact caching.
+
+Responses are used as plain JSON, never as lazily completed PyGithub objects: an attribute
+read can then never hide a request. Blocking PyGithub calls run in a bounded thread pool so
+independent look-ups overlap; the store is only touched from the event loop's thread.
+
+Retries are urllib3's (through PyGithub's ``GithubRetry``): transient 5xx and timeouts only,
+with backoff, and a rate-limit wait capped at ``rate_limit_wait`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import quote, urlencode
+
+import requests
+import urllib3
+from github import Auth, Github, GithubException, GithubRetry
+from github.GithubException import (
+    BadCredentialsException,
+    RateLimitExceededException,
+    UnknownObjectException,
+)
+from requests.utils import parse_header_links
+
+from bot.errors import (
+    GitHubAuthError,
+    GitHubNotFound,
+    GitHubRateLimited,
+    GitHubUnavailable,
+)
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "2022-11-28"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class GitHubOptions:
+    api_url: str = "https://api.github.com"
+    token: str | None = None
+    app_id: str | None = None
+    app_private_key: str | None = None
+    app_installation_id: int | None = None
+    timeout: int = 5  # whole seconds: PyGithub accepts only ints
+    retries: int = 2
+    rate_limit_wait: float = 3.0
+    concurrency: int = 8
+
+
+class GitHubClient:
+    """Read-only GitHub look-ups shiptrace needs, each returning plain JSON."""
+
+    def __init__(self, options: GitHubOptions, store: Store) -> None:
+        self.options = options
+        self.api_url = options.api_url.rstrip("/")
+        self.store = store
+        retry = GithubRetry(
+            total=options.retries,
+            connect=options.retries,
+            read=options.retries,
+            backoff_factor=0.25,
+            raise_on_status=False,  # the last 5xx reaches PyGithub and is reported as such
+            max_rate_limit_wait=options.rate_limit_wait,
+            secondary_rate_wait=min(options.rate_limit_wait, 60),
+        )
+        self._github = Github(
+            base_url=self.api_url,
+            auth=_auth(options),
+            timeout=options.timeout,
+            retry=retry,
+            pool_size=options.concurrency,
+            per_page=100,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            api_version=API_VERSION,
+        )
+        self._requester = self._github.requester
+        self._pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="github")
+        self.requests_made = 0
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._github.close()
+
+    # -- the one place that turns a PR into the commit to follow -------------------------
+    @staticmethod
+    def pr_commit(pull: dict[str, Any]) -> str:
+        """The SHA a PR is followed by: its merge commit once merged, else its head.
+
+        Kept in one place because API versions after 2022-11-28 drop ``merge_commit_sha``.
+        """
+        if pull.get("merged_at") and pull.get("merge_commit_sha"):
+            return str(pull["merge_commit_sha"])
+        return str(pull["head"]["sha"])
+
+    # -- look-ups ------------------------------------------------------------------------
+    async def repository(self, repo: str) -> dict[str, Any]:
+        return dict(await self.get(f"/repos/{repo}"))
+
+    async def pull(self, repo: str, number: int) -> dict[str, Any]:
+        return dict(await self.get(f"/repos/{repo}/pulls/{number}"))
+
+    async def commit(self, repo: str, ref: str) -> dict[str, Any]:
+        """A commit by full or short SHA. Facts about a full SHA never change: cached forever."""
+        key = f"commit:{repo.lower()}:{ref}"
+        cached = self.store.fact(key)
+        if cached is not None:
+            return dict(cached)
+        try:
+            body = await self.get(f"/repos/{repo}/commits/{quote(ref)}", revalidate=False)
+        except GitHubNotFound:
+            raise GitHubNotFound(f"no commit {ref} in {repo}") from None
+        slim = _slim_commit(body)
+        self.store.remember(f"commit:{repo.lower()}:{slim['sha']}", slim)
+        if ref != slim["sha"]:
+            self.store.remember(key, slim)
+        return slim
+
+    async def pulls_for_commit(self, repo: str, sha: str) -> list[dict[str, Any]]:
+        return await self.get_all(f"/repos/{repo}/commits/{sha}/pulls")
+
+    async def check_runs(self, repo: str, sha: str) -> list[dict[str, Any]]:
+        return await self.get_all(f"/repos/{repo}/commits/{sha}/check-runs", key="check_runs")
+
+    async def combined_status(self, repo: str, sha: str) -> dict[str, Any]:
+        return dict(await self.get(f"/repos/{repo}/commits/{sha}/status"))
+
+    async def workflow_runs(self, repo: str, sha: str) -> list[dict[str, Any]]:
+        return await self.get_all(
+            f"/repos/{repo}/actions/runs", {"head_sha": sha}, key="workflow_runs"
+        )
+
+    async def jobs(self, repo: str, run_id: int) -> list[dict[str, Any]]:
+        return await self.get_all(f"/repos/{repo}/actions/runs/{run_id}/jobs", key="jobs")
+
+    async def compare(self, repo: str, base: str, head: str) -> dict[str, Any]:
+        """Ancestry of two refs. Between two full SHAs the answer never changes."""
+        fixed = _is_full_sha(base) and _is_full_sha(head)
+        key = f"compare:{repo.lower()}:{base}...{head}"
+        if fixed:
+            cached = self.store.fact(key)
+            if cached is not None:
+                return dict(cached)
+        body = await self.get(
+            f"/repos/{repo}/compare/{quote(base)}...{quote(head)}",
+            {"per_page": 1},
+            revalidate=not fixed,
+        )
+        slim = {
+            "status": body["status"],
+            "ahead_by": body["ahead_by"],
+            "behind_by": body["behind_by"],
+            "merge_base": (body.get("merge_base_commit") or {}).get("sha"),
+        }
+        if fixed:
+            self.store.remember(key, slim)
+        return slim
+
+    async def commits(
+        self,
+        repo: str,
+        *,
+        sha: str | None = None,
+        since: str | None = None,
+        path: str | None = None,
+    ) -> list[dict[str, Any]]:
+        params = {k: v for k, v in {"sha": sha, "since": since, "path": path}.items() if v}
+        return [_slim_commit(c) for c in await self.get_all(f"/repos/{repo}/commits", params)]
+
+    # -- transport -----------------------------------------------------------------------
+    async def get(
+        self, path: str, params: dict[str, Any] | None = None, *, revalidate: bool = True
+    ) -> Any:
+        body, _ = await self._get_page(self._url(path, params), revalidate)
+        return body
+
+    async def get_all(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        key: str | None = None,
+        max_pages: int = 10,
+    ) -> list[Any]:
+        """Every page of a list (the items under ``key`` for wrapped lists)."""
+        url: str | None = self._url(path, {"per_page": 100, **(params or {})})
+        items: list[Any] = []
+        pages = 0
+        while url and pages < max_pages:
+            body, next_url = await self._get_page(url, True)
+            items.extend(body[key] if key else body)
+            url, pages = next_url, pages + 1
+        return items
+
+    def _url(self, path: str, params: dict[str, Any] | None) -> str:
+        query = f"?{urlencode(sorted(params.items()))}" if params else ""
+        return f"{self.api_url}{path}{query}"
+
+    async def _get_page(self, url: str, revalidate: bool) -> tuple[Any, str | None]:
+        cached = self.store.cached_response(url) if revalidate else None
+        headers: dict[str, str] = {}
+        if cached is not None and cached.etag:
+            headers["If-None-Match"] = cached.etag
+        elif cached is not None and cached.last_modified:
+            headers["If-Modified-Since"] = cached.last_modified
+        status_headers, body = await self._run(lambda: self._request(url, headers))
+        resp_headers = {k.lower(): v for k, v in status_headers.items()}
+        if cached is not None and body is None:  # 304 Not Modified: the stored body stands
+            body = cached.body["body"]
+            next_url = cached.body.get("next")
+        else:
+            next_url = _next_link(resp_headers.get("link"))
+            if revalidate:
+                self.store.store_response(
+                    url,
+                    resp_headers.get("etag"),
+                    resp_headers.get("last-modified"),
+                    {"body": body, "next": next_url},
+                )
+        return body, next_url
+
+    def _request(self, url: str, headers: dict[str, str]) -> tuple[dict[str, Any], Any]:
+        self.requests_made += 1
+        try:
+            return self._requester.requestJsonAndCheck("GET", url, headers=headers)
+        except UnknownObjectException:
+            raise GitHubNotFound(f"GitHub has no {_describe(url)}") from None
+        except BadCredentialsException:
+            raise GitHubAuthError(
+                "GitHub refused the token (401 Bad credentials): check GITHUB_TOKEN"
+            ) from None
+        except RateLimitExceededException as exc:
+            reset = _reset_at(exc.headers)
+            when = f" until {reset:%H:%M:%S} UTC" if reset else ""
+            raise GitHubRateLimited(
+                f"GitHub rate limit exceeded{when}; try again later or use a token with a higher limit",
+                reset,
+            ) from None
+        except GithubException as exc:
+            raise _from_status(exc, url) from None
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+            raise GitHubUnavailable(
+                f"GitHub at {self.api_url} did not answer ({_reason(exc)}); "
+                "check GITHUB_API_URL and the network, then try again"
+            ) from None
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, fn)
+
+
+def _auth(options: GitHubOptions) -> Auth.Auth | None:
+    if options.token:
+        return Auth.Token(options.token)
+    if options.app_id and options.app_private_key and options.app_installation_id:
+        app = Auth.AppAuth(options.app_id, options.app_private_key)
+        return app.get_installation_auth(options.app_installation_id)
+    return None
+
+
+def _from_status(exc: GithubException, url: str) -> Exception:
+    status = exc.status
+    message = exc.data.get("message") if isinstance(exc.data, dict) else None
+    if status == 422 and "/commits/" in url:
+        return GitHubNotFound(f"GitHub has no {_describe(url)}")
+    if status == 403:
+        return GitHubAuthError(
+            f"GitHub refused access to {_describe(url)} (403 {message or 'Forbidden'}): "
+            "the token needs read access to this repository"
+        )
+    if status == 409:  # an empty repository
+        return GitHubNotFound(f"GitHub has no commits for {_describe(url)}")
+    if status is not None and status >= 500:
+        return GitHubUnavailable(
+            f"GitHub answered {status} for {_describe(url)} after retries; try again shortly"
+        )
+    return GitHubUnavailable(f"GitHub answered {status} for {_describe(url)}: {message or ''}")
+
+
+def _describe(url: str) -> str:
+    path = url.split("/repos/", 1)[-1].split("?", 1)[0]
+    return path
+
+
+def _next_link(link: str | None) -> str | None:
+    if not link:
+        return None
+    for entry in parse_header_links(link):
+        if entry.get("rel") == "next":
+            return entry.get("url")
+    return None
+
+
+def _reset_at(headers: dict[str, Any] | None) -> datetime | None:
+    if not headers:
+        return None
+    value = {k.lower(): v for k, v in headers.items()}.get("x-ratelimit-reset")
+    try:
+        return datetime.fromtimestamp(int(value), UTC) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).lower()
+    if "timed out" in text or "timeout" in text:
+        return "timed out"
+    if "refused" in text:
+        return "connection refused"
+    if "name or service" in text or "resolve" in text:
+        return "host not found"
+    return type(exc).__name__
+
+
+def _is_full_sha(ref: str) -> bool:
+    return len(ref) == 40 and all(c in "0123456789abcdef" for c in ref)
+
+
+def _slim_commit(body: dict[str, Any]) -> dict[str, Any]:
+    """Only what shiptrace reads of a commit: keeps the fact cache small."""
+    commit = body.get("commit") or {}
+    author = commit.get("author") or {}
+    committer = commit.get("committer") or {}
+    return {
+        "sha": body["sha"],
+        "html_url": body.get("html_url"),
+        "message": commit.get("message", ""),
+        "author": (body.get("author") or {}).get("login") or author.get("name"),
+        "authored_at": author.get("date"),
+        "committed_at": committer.get("date"),
+        "parents": [p["sha"] for p in body.get("parents") or []],
+    }

@@ -1,0 +1,208 @@
+"""The database: one SQLite file (WAL), ordered migrations, two caches and first-seen times.
+
+Caches:
+- ``http_cache``: per URL, the last body with its ETag / Last-Modified, so a repeat look-up
+  is a conditional request (a 304 is free of rate limit) that serves the stored body.
+- ``facts``: things about a SHA that never change (a commit, the compare of two SHAs), served
+  with no request at all.
+
+All access happens on the event loop's thread; the store is small and each call is one
+indexed statement, so it does not need a thread of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from bot.errors import StoreError
+
+migrations = Migrations("shiptrace")
+
+
+@migrations()
+def m001_caches(db: sqlite_utils.Database) -> None:
+    db.table("http_cache").create(
+        {"url": str, "etag": str, "last_modified": str, "body": str, "stored_at": str},
+        pk="url",
+    )
+    db.table("facts").create({"key": str, "value": str, "stored_at": str}, pk="key")
+
+
+@migrations()
+def m002_first_seen(db: sqlite_utils.Database) -> None:
+    # When the bot first saw a continuous stage in a status: APIs keep no such history.
+    db.table("first_seen").create(
+        {
+            "repo": str,
+            "sha": str,
+            "environment": str,
+            "stage": str,
+            "status": str,
+            "revision": str,
+            "seen_at": str,
+        },
+        pk=("repo", "sha", "environment", "stage", "status"),
+    )
+
+
+@dataclass(frozen=True)
+class CachedResponse:
+    etag: str | None
+    last_modified: str | None
+    body: Any
+
+
+class Store:
+    def __init__(self, db: sqlite_utils.Database, name: str) -> None:
+        self.db = db
+        self.name = name
+
+    # -- opening -----------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: Path | str, busy_timeout: float = 5.0) -> Store:
+        """Open (creating if needed) and migrate the database at ``path``."""
+        name = str(path)
+        try:
+            if name == ":memory:":
+                db = sqlite_utils.Database(memory=True)
+            else:
+                conn = sqlite3.connect(name, timeout=busy_timeout, isolation_level=None)
+                db = sqlite_utils.Database(conn)
+                db.enable_wal()
+            migrations.apply(db)
+        except sqlite3.OperationalError as exc:
+            raise StoreError(_explain(name, exc)) from None
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"{name} is not a shiptrace database ({exc}); move it aside or set SHIPTRACE_DB"
+            ) from None
+        return cls(db, name)
+
+    @classmethod
+    def memory(cls) -> Store:
+        return cls.open(":memory:")
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            raise StoreError(_explain(self.name, exc)) from None
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.name} is damaged ({exc}); move it aside") from None
+
+    def ready(self) -> bool:
+        try:
+            with self._guard():
+                self.db.execute("select 1").fetchone()
+        except StoreError:
+            return False
+        return True
+
+    # -- HTTP revalidation cache --------------------------------------------------------
+    def cached_response(self, url: str) -> CachedResponse | None:
+        with self._guard():
+            row = self.db.execute(
+                "select etag, last_modified, body from http_cache where url = ?", [url]
+            ).fetchone()
+        if row is None:
+            return None
+        return CachedResponse(etag=row[0], last_modified=row[1], body=json.loads(row[2]))
+
+    def store_response(
+        self, url: str, etag: str | None, last_modified: str | None, body: Any
+    ) -> None:
+        if etag is None and last_modified is None:
+            return
+        with self._guard():
+            self.db.table("http_cache").upsert(
+                {
+                    "url": url,
+                    "etag": etag,
+                    "last_modified": last_modified,
+                    "body": json.dumps(body, separators=(",", ":")),
+                    "stored_at": _now(),
+                },
+                pk="url",
+            )
+
+    # -- facts that never change ---------------------------------------------------------
+    def fact(self, key: str) -> Any | None:
+        with self._guard():
+            row = self.db.execute("select value from facts where key = ?", [key]).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def remember(self, key: str, value: Any) -> None:
+        with self._guard():
+            self.db.table("facts").upsert(
+                {
+                    "key": key,
+                    "value": json.dumps(value, separators=(",", ":")),
+                    "stored_at": _now(),
+                },
+                pk="key",
+            )
+
+    # -- first-seen times of continuous stages --------------------------------------------
+    def first_seen(
+        self,
+        repo: str,
+        sha: str,
+        environment: str,
+        stage: str,
+        status: str,
+        now: datetime,
+        revision: str = "",
+    ) -> datetime:
+        """Record ``now`` as the first time this stage was seen in ``status`` unless known."""
+        key = [repo.lower(), sha, environment, stage, status]
+        with self._guard():
+            row = self.db.execute(
+                "select seen_at from first_seen where repo=? and sha=? and environment=? "
+                "and stage=? and status=?",
+                key,
+            ).fetchone()
+            if row is not None:
+                return datetime.fromisoformat(row[0])
+            self.db.table("first_seen").insert(
+                {
+                    "repo": key[0],
+                    "sha": sha,
+                    "environment": environment,
+                    "stage": stage,
+                    "status": status,
+                    "revision": revision,
+                    "seen_at": now.astimezone(UTC).isoformat(),
+                },
+                pk=("repo", "sha", "environment", "stage", "status"),
+                ignore=True,
+            )
+        return now
+
+
+def _explain(name: str, exc: sqlite3.OperationalError) -> str:
+    text = str(exc)
+    if "locked" in text:
+        return f"{name} is locked by another process; stop it or set SHIPTRACE_DB to another file"
+    if "unable to open" in text or "readonly" in text:
+        return (
+            f"cannot open {name} ({text}); check the path and its permissions or set SHIPTRACE_DB"
+        )
+    return f"cannot use {name} ({text})"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()

@@ -1,0 +1,85 @@
+"""Follow one change: gather the observations concurrently, then assemble (pure)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from bot.assemble import assemble, merge_stage, unknown_stage
+from bot.change import RepoFilter, resolve_change
+from bot.ci import CIObservation, ci_stage, failed_job, word_status
+from bot.config import ServiceMap
+from bot.errors import GitHubError
+from bot.model import Change, ChangeState, SourceProblem, Stage, Status, Trace
+from bot.refs import Ref, web_host
+from bot.sources.github import GitHubClient
+from bot.store import Store
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Tracer:
+    def __init__(
+        self,
+        github: GitHubClient,
+        services: ServiceMap,
+        store: Store,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.github = github
+        self.services = services
+        self.store = store
+        self.clock = clock
+        self.web_url = f"https://{web_host(github.api_url)}"
+
+    async def trace(
+        self, ref: Ref, default_repo: str | None = None, allowed: RepoFilter | None = None
+    ) -> Trace:
+        change = await resolve_change(self.github, self.services, ref, default_repo, allowed)
+        service = self.services.service_for_repo(change.repo)
+        errors: list[SourceProblem] = []
+        ci = await self._ci(change, errors)
+        stages: list[Stage] = [merge_stage(change), ci]
+        return assemble(change, service.name if service else None, stages, errors)
+
+    async def _ci(self, change: Change, errors: list[SourceProblem]) -> Stage:
+        repo, sha = change.repo, change.sha
+        checks_url = (
+            f"{change.url}/checks"
+            if change.pr is not None and change.url
+            else f"{self.web_url}/{repo}/commit/{sha}"
+        )
+        try:
+            runs, combined, workflows = await asyncio.gather(
+                self.github.check_runs(repo, sha),
+                self.github.combined_status(repo, sha),
+                self.github.workflow_runs(repo, sha),
+            )
+            failed_runs = [
+                r
+                for r in workflows
+                if r.get("status") == "completed"
+                and word_status(r.get("conclusion")) is Status.FAILED
+            ]
+            job_lists = await asyncio.gather(
+                *(self.github.jobs(repo, int(r["id"])) for r in failed_runs)
+            )
+        except GitHubError as exc:
+            problem = SourceProblem("github", f"CI for {sha[:7]}: {exc.message}")
+            errors.append(problem)
+            return unknown_stage("ci", problem)
+        failed = [
+            j
+            for r, jobs in zip(failed_runs, job_lists, strict=True)
+            for j in failed_job(int(r["id"]), jobs)
+        ]
+        obs = CIObservation(runs, combined, workflows, failed)
+        stage = ci_stage(obs, sha, checks_url)
+        if change.state is ChangeState.CLOSED and stage.status is Status.PENDING:
+            return Stage(id="ci", status=Status.SKIPPED, detail="closed without CI", url=checks_url)
+        return stage

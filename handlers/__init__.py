@@ -1,0 +1,1 @@
+"""The Slack surface: one module per command, action or posted message kind."""

@@ -1,0 +1,82 @@
+"""Scenario fixtures: the real CLI, over real HTTP, against the local emulators."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.cli import main
+from tests.emulators.github import GitHubEmulator
+
+CONFIG = """
+default_repo: acme/shop
+services:
+  - name: shop
+    repo: acme/shop
+    image: ghcr.io/acme/shop
+    tag: "sha-{sha7}"
+    environments:
+      - name: edge
+        workloads: [{kind: DaemonSet, namespace: edge, name: shop-edge}]
+  - name: billing
+    repo: acme/billing
+    environments:
+      - name: staging
+        workloads: [{kind: Deployment, namespace: billing, name: billing}]
+"""
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def github() -> Iterator[GitHubEmulator]:
+    with GitHubEmulator(token="ghp_test") as emu:
+        yield emu
+        assert emu.validation_errors == []
+        assert emu.unhandled == []
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, github: GitHubEmulator) -> Path:
+    for name in (
+        "GITHUB_APP_ID",
+        "GITHUB_APP_PRIVATE_KEY",
+        "GITHUB_APP_INSTALLATION_ID",
+        "KUBECONFIG",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GITHUB_API_URL", github.url)
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_test")
+    monkeypatch.setenv("SHIPTRACE_DB", str(tmp_path / "shiptrace.db"))
+    monkeypatch.setenv("SHIPTRACE_CONFIG", str(tmp_path / "shiptrace.yaml"))
+    # Small but real: a stalled GitHub must fail fast in tests, as it would in minutes live.
+    monkeypatch.setenv("SHIPTRACE_GITHUB_TIMEOUT", "1")
+    monkeypatch.setenv("SHIPTRACE_GITHUB_RETRIES", "1")
+    monkeypatch.setenv("SHIPTRACE_RATE_LIMIT_WAIT", "1")
+    (tmp_path / "shiptrace.yaml").write_text(CONFIG)
+    return tmp_path
+
+
+@pytest.fixture
+def cli(workdir: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    def run(*args: str) -> Result:
+        capsys.readouterr()
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run

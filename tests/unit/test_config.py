@@ -1,0 +1,98 @@
+import pytest
+
+from bot.config import parse_service_map
+from bot.errors import ConfigError
+
+GOOD = """
+default_repo: acme/shop
+services:
+  - name: shop
+    repo: acme/shop
+    image: ghcr.io/acme/shop
+    tag: "sha-{sha7}"
+    environments:
+      - name: staging
+        cluster: staging
+        argocd: {application: shop-staging, namespace: argocd}
+        workloads:
+          - {kind: Deployment, namespace: shop, name: shop}
+      - name: production
+        cluster: prod
+        flux: {kind: Kustomization, name: shop, namespace: flux-system}
+        workloads:
+          - {kind: Deployment, namespace: shop, name: shop}
+      - name: edge
+        workloads: [{kind: DaemonSet, namespace: edge, name: shop-edge}]
+slack:
+  channels:
+    C0DEPLOYS: {repos: ["acme/*"], default_repo: acme/shop, drift: true, digest: true}
+"""
+
+
+def test_the_design_example_is_valid() -> None:
+    services = parse_service_map(GOOD)
+    shop = services.services[0]
+    assert [e.name for e in shop.environments] == ["staging", "production", "edge"]
+    assert shop.tag_pattern.tag_for("3f2c1ab9" * 5) == "sha-3f2c1ab"
+    assert services.slack.channels["C0DEPLOYS"].allows("acme/billing")
+    assert not services.slack.channels["C0DEPLOYS"].allows("other/x")
+    assert services.service_for_repo("ACME/Shop") is shop
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("image:", "imagex:"), "services[0].imagex: unknown key"),
+        (("    repo: acme/shop\n", ""), "services[0].repo: missing required key"),
+        (
+            (
+                "        cluster: prod\n",
+                "        cluster: prod\n        argocd: {application: x}\n",
+            ),
+            "services[0].environments[1]: has both argocd and flux",
+        ),
+        (("sha-{sha7}", "sha-{sha3}"), "services[0].tag: {shaN} needs N between 7 and 40"),
+        (("sha-{sha7}", "latest"), "services[0].tag: needs exactly one {sha}"),
+        (("sha-{sha7}", "{sha7}-{sha}"), "services[0].tag: needs exactly one"),
+        (("kind: DaemonSet", "kind: Job"), "services[0].environments[2].workloads[0].kind"),
+        (("name: edge", "name: staging"), "environment names repeat: staging"),
+        (
+            ("default_repo: acme/shop\nservices", "default_repo: acme/other\nservices"),
+            "default_repo acme/other is not a configured",
+        ),
+        (
+            ("    repo: acme/shop\n", "    repo: not a repo\n"),
+            "services[0].repo: 'not a repo' is not an owner/repo name",
+        ),
+        (
+            ("drift: true", "drift: true, colour: red"),
+            "slack.channels.C0DEPLOYS.colour: unknown key",
+        ),
+    ],
+)
+def test_bad_config_names_the_key_path(change: tuple[str, str], message: str) -> None:
+    old, new = change
+    assert old in GOOD
+    with pytest.raises(ConfigError, match=None) as info:
+        parse_service_map(GOOD.replace(old, new, 1), "shiptrace.yaml")
+    assert message in info.value.message
+    assert info.value.message.startswith("shiptrace.yaml: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("services: [", "not valid YAML"),
+        ("- a", "expected a mapping"),
+        ("", "expected a mapping"),
+        ("services: []", "services: at least one service is needed"),
+        (
+            "services:\n - name: a\n   repo: a/b\n   environments: []\n",
+            "a service needs at least one environment",
+        ),
+    ],
+)
+def test_unusable_files(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_service_map(text)
+    assert message in info.value.message
