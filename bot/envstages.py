@@ -76,7 +76,7 @@ def sync_stage(
 
     if applied_contains is True:
         head = f"{label} {done} {applied} (contains {short_sha})"
-        if state.in_sync is False and state.health != "Healthy" and not syncing_other:
+        if state.in_sync is False and not syncing_other:
             return stage(Status.DRIFTED, f"{head} but {_drift_reason(state, desired)}")
         notes = []
         if syncing_other:
@@ -168,7 +168,7 @@ def rollout_item(ws: WorkloadState, contains: bool | None, running_label: str) -
     if contains is None:
         return Item(name, Status.UNKNOWN, f"cannot tell whether {running_label} contains it")
     progress, reason = rollout_progress(ws)
-    if contains is False:
+    if contains is None:
         verb = "runs" if progress == "complete" else "rolling out"
         return Item(name, Status.PENDING, f"{verb} {running_label}, which does not contain it")
     if ws.pod_problems:
