@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import ServiceMap, Settings
+from bot.sources.cluster import Clusters
 from bot.sources.github import GitHubClient, GitHubOptions
 from bot.store import Store
 from bot.trace import Clock, Tracer, utcnow
@@ -19,6 +20,7 @@ class Engine:
     services: ServiceMap
     store: Store
     github: GitHubClient
+    clusters: Clusters
     tracer: Tracer
 
 
@@ -53,9 +55,11 @@ async def open_engine(
 ) -> AsyncIterator[Engine]:
     store = Store.open(settings.shiptrace_db)
     github = GitHubClient(github_options(settings), store)
+    clusters = Clusters(concurrency=settings.shiptrace_concurrency)
     try:
-        tracer = Tracer(github, services, store, clock=clock)
-        yield Engine(settings, services, store, github, tracer)
+        tracer = Tracer(github, services, store, clusters, clock=clock)
+        yield Engine(settings, services, store, github, clusters, tracer)
     finally:
+        clusters.close()
         github.close()
         store.close()

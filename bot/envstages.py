@@ -7,8 +7,8 @@ The caller reads the GitOps object and the workloads (:mod:`bot.gitops`,
 ``sync`` — is a revision that contains the change applied? First match wins:
 
 1. the applied revision contains it:
-   - the tool reports OutOfSync (Argo ``sync.status``; Flux ``Ready=False`` on that same
-     revision) -> ``drifted`` — unless a sync of a newer revision is running, which explains
+   - the tool reports OutOfSync (``GitOpsState.in_sync`` False: Argo ``sync.status``; Flux
+     ``Ready=False`` on that same revision) -> ``drifted`` — unless a sync of a newer revision is running, which explains
      it. Argo health plays no part (Healthy + OutOfSync is still drifted);
    - else ``succeeded`` (the applied revision only ever comes from a successful operation /
      ``Ready=True``); a later failing or running attempt is mentioned in the detail;
@@ -18,9 +18,9 @@ The caller reads the GitOps object and the workloads (:mod:`bot.gitops`,
    what is applied and what the tool is doing;
 5. otherwise (the contains check was impossible) -> ``unknown`` with the reason.
 
-``started_at`` is the operation's start when that operation's revision contains the change,
-else ``first_seen``; ``finished_at`` is ``applied_at`` when succeeded, the attempt's end when
-failed.
+``started_at`` (not for pending / unknown) is the operation's start when that operation's
+revision contains the change, else ``first_seen``; ``finished_at`` is ``applied_at`` when
+succeeded, the attempt's end when failed, else None.
 
 ``rollout`` — one item per workload (:func:`rollout_item`), the stage takes the worst item
 (failed > unknown > running > pending > succeeded). Argo CD health is passed separately as
@@ -168,7 +168,7 @@ def rollout_item(ws: WorkloadState, contains: bool | None, running_label: str) -
     if contains is None:
         return Item(name, Status.UNKNOWN, f"cannot tell whether {running_label} contains it")
     progress, reason = rollout_progress(ws)
-    if contains is None:
+    if contains is False:
         verb = "runs" if progress == "complete" else "rolling out"
         return Item(name, Status.PENDING, f"{verb} {running_label}, which does not contain it")
     if ws.pod_problems:

@@ -1,48 +1,46 @@
 """Normalise an Argo CD Application or a Flux Kustomization / HelmRelease. Pure.
 
-Both tools are read into one :class:`GitOpsState`. Nothing is invented: a field the object
-does not support stays None. ``*_commit`` fields are full Git SHAs (lower case) of the
-*deciding* source; ``*_revision`` fields keep the tool's own string (a chart version, an OCI
-digest) for messages when no commit is known.
+Both are read into one :class:`GitOpsState`; nothing is invented (unknown stays None).
+``*_commit`` are full lower-case Git SHAs of the *deciding* source; ``*_revision`` keep the
+tool's own string (chart version, OCI digest) for messages. ``source_path`` is relative to the
+repo root without ``./`` (the root itself is None: no path filter). ``source_repo`` is the
+"owner/name" of the Git repo the manifests come from; ``same_repo`` compares it to the app repo.
 
 Argo CD (``argoproj.io/v1alpha1`` Application):
 
-- ``source_path`` is relative to the repo root without ``./``; the root itself is None.
-- deciding source: ``spec.source``; for ``spec.sources`` the source naming the app repo, else
-  the first Git source (not a Helm chart, not ``oci://``), else the first source. A source with
-  ``ref:`` has no path filter (``source_path`` None): its values files may sit anywhere.
-- ``desired``: ``status.sync.revision`` / ``revisions[i]``.
-- ``applied``: the newer of ``history[-1]`` (``deployedAt``) and a ``Succeeded``
-  ``operationState.syncResult`` (``finishedAt``); ties go to the operation.
-- ``attempt``: ``operationState.phase`` Running/Terminating -> running, Succeeded ->
-  succeeded, Failed/Error -> failed; its revision from ``syncResult`` else
-  ``operation.sync``. A top-level ``operation`` next to a finished state is a requested,
-  not yet started sync -> running.
-- Multi-source lists (``revisions``) are indexed by matching each record's own ``sources``
-  against the deciding source (the spec may have changed since), falling back to its index.
-- ``in_sync``: ``sync.status`` Synced -> True, OutOfSync -> False, else None. ``health`` is
-  ``health.status`` (rollout's business, not sync's).
+- deciding source: ``spec.source``; of ``spec.sources`` the one naming the app repo, else the
+  first Git source (no ``chart``, not ``oci://``), else the first. A ``ref:`` source has no
+  path filter: its values files may sit anywhere in the repo.
+- desired: ``status.sync.revision`` / ``revisions[i]``. applied: the newer of ``history[-1]``
+  (``deployedAt``) and a ``Succeeded`` ``operationState.syncResult`` (``finishedAt``; ties go
+  to the operation). attempt: ``operationState.phase`` Running/Terminating -> running,
+  Succeeded -> succeeded, Failed/Error -> failed, revision from ``syncResult`` else
+  ``operation.sync``; a top-level ``operation`` beside a finished state is a requested sync
+  that has not started -> running.
+- multi-source ``revisions`` lists are indexed by matching each record's own ``sources``
+  (``comparedTo.sources`` for ``sync``) to the deciding source; the spec may have changed since.
+- in_sync: Synced -> True, OutOfSync -> False, else None. ``health`` is recorded for the
+  rollout; it plays no part here.
 
 Flux (any served version; v1 and the older betas read alike):
 
-- ``desired``: the source's artifact revision (GitRepository), or the OCI artifact's
-  ``org.opencontainers.image.revision`` (OCIRepository). HelmRelease from a GitRepository
-  chart: the GitRepository's commit.
-- ``applied``: Kustomization ``lastAppliedRevision`` (or, when absent, the ``Ready=True``
-  message "Applied revision: …"); OCI sources: ``lastAppliedOriginRevision``, else the
-  artifact metadata when the applied revision is the artifact's. HelmRelease: the newest
-  ``history`` entry with status ``deployed`` (v2 has no ``lastAppliedRevision``; a legacy one is
-  accepted when present; with neither, ``Ready=True`` vouches for ``lastAttemptedRevision``).
-  A chart version names a commit only when its ``+<12 hex>`` suffix is a prefix of the
-  source's current commit/digest. A HelmRepository's artifact (its index) is no desired
-  revision.
-- ``applied_at``: HelmRelease ``history`` ``lastDeployed``; otherwise the ``Ready``
-  condition's ``lastTransitionTime`` when ``Ready=True``.
-- ``attempt``: ``Ready=Unknown`` or ``Reconciling=True`` -> running; ``Ready=False`` or
-  ``Stalled=True`` -> failed (message from the Ready condition); ``Ready=True`` -> succeeded.
-- ``in_sync``: True when ``Ready=True`` and attempted == applied; False when ``Ready=False``
-  on the applied revision itself (it is no longer held), except ``HealthCheckFailed`` (health
-  belongs to the rollout); else None.
+- desired: the GitRepository artifact's commit; for an OCIRepository its
+  ``org.opencontainers.image.revision`` (and ``source_repo`` from ``…image.source``); a
+  HelmRepository's artifact is its index, so no desired revision.
+- applied: Kustomization ``lastAppliedRevision``, else the ``Ready=True`` message "Applied
+  revision: …"; OCI: ``lastAppliedOriginRevision``, else the artifact metadata when the applied
+  revision is the current artifact. HelmRelease: the newest ``history`` entry with status
+  ``deployed``, else a legacy ``lastAppliedRevision``, else ``lastAttemptedRevision`` when
+  ``Ready=True`` (no history before helm-controller v0.37). A chart version names a commit only
+  when its ``+<12 hex>`` suffix prefixes the source's current commit / digest.
+- applied_at: HelmRelease ``lastDeployed``; else ``Ready``'s ``lastTransitionTime`` when
+  ``Ready=True``; else the Kustomization ``history`` entry of the applied commit.
+- attempt (revision ``lastAttemptedRevision``): ``Stalled=True`` or ``Ready=False`` -> failed
+  (also while ``Reconciling`` is ``ProgressingWithRetry``: a failure being retried);
+  ``Reconciling=True`` or ``Ready=Unknown`` -> running; ``Ready=True`` -> succeeded.
+- in_sync: True when ``Ready=True``, not reconciling and attempted == applied; False when
+  ``Ready=False`` on the applied revision itself (no longer held), except
+  ``HealthCheckFailed`` (health is the rollout's business); else None.
 """
 
 from __future__ import annotations
@@ -63,13 +61,8 @@ _SCP = re.compile(r"^[\w.-]+@(?P<host>[^:/]+):(?P<path>.+)$")
 _APPLIED_MSG = re.compile(r"Applied revision: (\S+)")
 _OCI_REVISION = "org.opencontainers.image.revision"
 _OCI_SOURCE = "org.opencontainers.image.source"
-_ARGO_PHASES: dict[str, Attempt] = {
-    "Running": "running",
-    "Terminating": "running",
-    "Succeeded": "succeeded",
-    "Failed": "failed",
-    "Error": "failed",
-}
+_ARGO_PHASES: dict[str, Attempt] = {"Running": "running", "Terminating": "running"}
+_ARGO_PHASES |= {"Succeeded": "succeeded", "Failed": "failed", "Error": "failed"}
 
 
 @dataclass(frozen=True)
@@ -274,12 +267,9 @@ def read_flux(obj: Obj, source: Obj | None, app_repo: str) -> GitOpsState:
     oci = source_kind == "OCIRepository"
 
     url = src_spec.get("url") or None
-    if source_kind == "GitRepository":
-        repo = repo_slug(url)
-    elif oci:
-        repo = repo_slug(metadata.get(_OCI_SOURCE))  # the Git repo the artifact was built from
-    else:
-        repo = None
+    # An OCI artifact names the Git repo it was built from in its metadata.
+    git_url = url if source_kind == "GitRepository" else metadata.get(_OCI_SOURCE) if oci else None
+    repo = repo_slug(git_url)
 
     def commit_of(raw: str | None) -> str | None:
         return _flux_commit(raw, source_kind, artifact)

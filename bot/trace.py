@@ -10,9 +10,11 @@ from bot.assemble import assemble, merge_stage, unknown_stage
 from bot.change import RepoFilter, resolve_change
 from bot.ci import CIObservation, ci_stage, failed_job, word_status
 from bot.config import ServiceMap
-from bot.errors import GitHubError
+from bot.environments import EnvContext, environment_stages
+from bot.errors import BadInput, GitHubError
 from bot.model import Change, ChangeState, SourceProblem, Stage, Status, Trace
 from bot.refs import Ref, web_host
+from bot.sources.cluster import Clusters
 from bot.sources.github import GitHubClient
 from bot.store import Store
 
@@ -29,9 +31,11 @@ class Tracer:
         github: GitHubClient,
         services: ServiceMap,
         store: Store,
+        clusters: Clusters,
         clock: Clock = utcnow,
     ) -> None:
         self.github = github
+        self.clusters = clusters
         self.services = services
         self.store = store
         self.clock = clock
@@ -43,9 +47,13 @@ class Tracer:
         change = await resolve_change(self.github, self.services, ref, default_repo, allowed)
         service = self.services.service_for_repo(change.repo)
         errors: list[SourceProblem] = []
-        ci = await self._ci(change, errors)
-        stages: list[Stage] = [merge_stage(change), ci]
-        return assemble(change, service.name if service else None, stages, errors)
+        if service is None:  # pick_repo only lets configured repos through
+            raise BadInput(f"{change.repo} is not a configured service's repo")
+        ctx = EnvContext(change, service, self.github, self.clusters, self.store, self.clock)
+        ci, env_stages = await asyncio.gather(self._ci(change, errors), environment_stages(ctx))
+        stages: list[Stage] = [merge_stage(change), ci, *env_stages]
+        envs = [e.name for e in service.environments]
+        return assemble(change, service.name, stages, [*errors, *ctx.errors], envs)
 
     async def _ci(self, change: Change, errors: list[SourceProblem]) -> Stage:
         repo, sha = change.repo, change.sha

@@ -15,7 +15,10 @@ unfiltered: ownership is checked here, by ``ownerReferences`` when present, else
   DaemonSet: None, Kubernetes records no start).
 - ``pod_problems`` / ``restarts`` cover the new pods only: waiting reasons
   ``CrashLoopBackOff``, ``ImagePullBackOff``, ``ErrImagePull``, ``CreateContainerConfigError``,
-  ``InvalidImageName``, a last termination ``OOMKilled``, or phase ``Failed``.
+  ``InvalidImageName``; ``OOMKilled`` while the container is down for it (terminated, or
+  waiting after it); or phase ``Failed`` (its reason, e.g. ``Evicted``).
+- ``paused_step`` (Rollout, only when paused): ``(currentStepIndex + 1, len(canary.steps))``,
+  i.e. 1-based, for "paused at step 2/5".
 - ``completed_at``: the ``Progressing`` condition's ``lastUpdateTime`` when its reason is
   ``NewReplicaSetAvailable`` (Deployment, Rollout); otherwise None.
 
@@ -285,12 +288,14 @@ def _pod_problem(pod: Obj) -> str | None:
     status = _part(pod, "status")
     oom = False
     for cs in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
-        waiting = _part(_part(cs, "state"), "waiting").get("reason")
+        state = _part(cs, "state")
+        waiting = _part(state, "waiting").get("reason")
         last = _part(_part(cs, "lastState"), "terminated").get("reason")
-        now = _part(_part(cs, "state"), "terminated").get("reason")
-        oom = oom or "OOMKilled" in (last, now)
         if waiting in POD_PROBLEMS:
             return f"{waiting} (OOMKilled)" if last == "OOMKilled" else str(waiting)
+        # An OOM kill counts while the container is down for it, not once it runs again.
+        now = _part(state, "terminated").get("reason")
+        oom = oom or now == "OOMKilled" or (waiting is not None and last == "OOMKilled")
     if oom:
         return "OOMKilled"
     if status.get("phase") == "Failed":

@@ -22,12 +22,10 @@ services:
     tag: "sha-{sha7}"
     environments:
       - name: edge
-        workloads: [{kind: DaemonSet, namespace: edge, name: shop-edge}]
   - name: billing
     repo: acme/billing
     environments:
       - name: staging
-        workloads: [{kind: Deployment, namespace: billing, name: billing}]
 """
 
 

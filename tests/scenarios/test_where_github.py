@@ -57,7 +57,7 @@ def test_merged_pr_with_failed_ci_prints_the_contract_json(cli, github: GitHubEm
     assert ci["items"][0]["status"] == "failed" and ci["items"][0]["conclusion"] == "failure"
     assert ci["started_at"] == "2026-11-26T09:02:00Z"
     assert ci["finished_at"] == "2026-11-26T09:07:00Z"
-    assert data["where"] == "CI failed"
+    assert data["where"] == "CI failed; edge rollout unknown"
     # A merged PR with CI costs at most 6 requests cold, each with the pinned API version.
     assert len(github.requests) <= 6
     assert all(r.headers.get("X-GitHub-Api-Version") == "2022-11-28" for r in github.requests)

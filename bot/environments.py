@@ -1,0 +1,397 @@
+"""Follow a change into every environment of its service: promote, sync, rollout.
+
+Each environment is read concurrently (its cluster, then GitHub for ancestry); what is read
+is turned into stages by the pure functions of :mod:`bot.envstages`. A cluster that cannot
+be read makes only its own environment ``unknown``.
+
+*Contains*: a deployed commit contains the change when the change's commit is an ancestor
+of, or equal to, the deployed commit (compare API: ``identical`` or ``ahead``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from bot.config import Environment, Service
+from bot.envstages import (
+    pending_env_stages,
+    rollout_item,
+    rollout_stage,
+    skipped_env_stages,
+    sync_stage,
+    unknown_env_stages,
+)
+from bot.errors import GitHubError, KubernetesError
+from bot.gitops import GitOpsState, read_argocd, read_flux
+from bot.model import Change, ChangeState, Item, SourceProblem, Stage, Status
+from bot.sources.cluster import ClusterClient, Clusters, NotFound, selector_string
+from bot.sources.github import GitHubClient
+from bot.store import Store
+from bot.timefmt import format_time, parse_time
+from bot.workloads import WorkloadState, read_workload
+
+_TRAILER = re.compile(r"^Argocd-reference-commit-sha:\s*([0-9a-fA-F]{7,40})\s*$", re.MULTILINE)
+MAX_PROMOTE_CANDIDATES = 20
+
+
+@dataclass
+class EnvContext:
+    change: Change
+    service: Service
+    github: GitHubClient
+    clusters: Clusters
+    store: Store
+    now: Callable[[], datetime]
+    errors: list[SourceProblem] = field(default_factory=list)
+    _contains_cache: dict[tuple[str, str], bool | None] = field(default_factory=dict)
+
+    def problem(self, source: str, message: str, env: str | None) -> None:
+        self.errors.append(SourceProblem(source, message, env))
+
+    async def contains(self, repo: str, commit: str | None, env: str | None) -> bool | None:
+        """Does ``commit`` (in ``repo``) contain the change? None when it can't be told."""
+        if commit is None:
+            return None
+        base = self.change.sha if repo.lower() == self.change.repo.lower() else None
+        if base is None:
+            return None
+        if commit == base:
+            return True
+        key = (repo.lower(), commit)
+        if key not in self._contains_cache:
+            try:
+                result = await self.github.compare(repo, base, commit)
+                self._contains_cache[key] = result["status"] in ("identical", "ahead")
+            except GitHubError as exc:
+                self.problem("github", f"ancestry of {commit[:7]} in {repo}: {exc.message}", env)
+                self._contains_cache[key] = None
+        return self._contains_cache[key]
+
+    async def tag_commit(self, tag: str, env: str) -> str | None:
+        """The app commit an image tag names, through the service's tag pattern."""
+        prefix = self.service.tag_pattern.sha_prefix(tag)
+        return None if prefix is None else await self.resolve_prefix(prefix, env)
+
+    async def resolve_prefix(self, prefix: str, env: str) -> str | None:
+        """A full app-repo SHA from an abbreviated one (a fact, cached forever)."""
+        if len(prefix) == 40:
+            return prefix
+        if self.change.sha.startswith(prefix):
+            return self.change.sha
+        try:
+            commit = await self.github.commit(self.service.repo, prefix)
+        except GitHubError as exc:
+            self.problem("github", f"commit {prefix} of {self.service.repo}: {exc.message}", env)
+            return None
+        return str(commit["sha"])
+
+    def first_seen(self, env: str, stage: str, status: Status) -> datetime:
+        return self.store.first_seen(
+            self.change.repo, self.change.sha, env, stage, status.value, self.now()
+        )
+
+
+async def environment_stages(ctx: EnvContext) -> list[Stage]:
+    """Stages of every environment, in promotion order."""
+    envs = ctx.service.environments
+    results = await asyncio.gather(*(_environment(ctx, env) for env in envs))
+    return [stage for stages in results for stage in stages]
+
+
+async def _environment(ctx: EnvContext, env: Environment) -> list[Stage]:
+    has_sync = env.argocd is not None or env.flux is not None
+    change = ctx.change
+    if change.state is ChangeState.CLOSED:
+        return skipped_env_stages(env.name, has_sync, False, "closed without merging")
+    if change.state is ChangeState.OPEN:
+        return pending_env_stages(env.name, has_sync, False, "waiting for the PR to be merged")
+    if change.state is ChangeState.COMMIT and not change.on_default_branch:
+        return pending_env_stages(env.name, has_sync, False, "not on the default branch")
+    if not has_sync and not env.workloads:
+        return [rollout_stage(env.name, [])]  # nothing configured to read there
+    try:
+        cluster = ctx.clusters.client(env.cluster)
+        state, workloads = await asyncio.gather(
+            _gitops_state(ctx, cluster, env), _workloads(cluster, env)
+        )
+    except KubernetesError as exc:
+        ctx.problem("kubernetes", exc.message, env.name)
+        return unknown_env_stages(
+            env.name, f"could not read the cluster: {exc.message}", has_sync=has_sync
+        )
+
+    stages: list[Stage] = []
+    promote_sha: str | None = None
+    if state is not None and not state.same_repo and state.source_repo:
+        promote, promote_sha = await _promote(ctx, env, state)
+        stages.append(promote)
+    if state is not None:
+        stages.append(await _sync(ctx, env, state, promote_sha))
+    stages.append(await _rollout(ctx, env, state, workloads))
+    return stages
+
+
+async def _gitops_state(
+    ctx: EnvContext, cluster: ClusterClient, env: Environment
+) -> GitOpsState | None:
+    if env.argocd is not None:
+        app = await cluster.gitops_object(
+            "Application", env.argocd.namespace, env.argocd.application
+        )
+        return read_argocd(app, ctx.service.repo)
+    if env.flux is not None:
+        obj = await cluster.gitops_object(env.flux.kind, env.flux.namespace, env.flux.name)
+        source = await _flux_source(cluster, obj, env.flux.namespace)
+        return read_flux(obj, source, ctx.service.repo)
+    return None
+
+
+async def _flux_source(
+    cluster: ClusterClient, obj: dict[str, Any], namespace: str
+) -> dict[str, Any] | None:
+    spec = obj.get("spec") or {}
+    ref = (
+        spec.get("sourceRef")
+        or ((spec.get("chart") or {}).get("spec") or {}).get("sourceRef")
+        or spec.get("chartRef")
+    )
+    if not ref or ref.get("kind") not in (
+        "GitRepository",
+        "OCIRepository",
+        "HelmRepository",
+        "Bucket",
+        "HelmChart",
+    ):
+        return None
+    try:
+        return await cluster.gitops_object(
+            ref["kind"], ref.get("namespace") or namespace, ref["name"]
+        )
+    except NotFound:
+        return None
+
+
+@dataclass
+class ReadWorkload:
+    spec: Any
+    state: WorkloadState | None
+    error: str | None = None
+
+
+async def _workloads(cluster: ClusterClient, env: Environment) -> list[ReadWorkload]:
+    return list(await asyncio.gather(*(_workload(cluster, w) for w in env.workloads)))
+
+
+async def _workload(cluster: ClusterClient, w: Any) -> ReadWorkload:
+    try:
+        obj = await cluster.workload(w.kind, w.namespace, w.name)
+    except NotFound as exc:
+        return ReadWorkload(w, None, exc.message)
+    labels = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    selector = selector_string(labels) if labels else None
+    replicasets: list[dict[str, Any]] = []
+    pods: list[dict[str, Any]] = []
+    if selector:
+        if w.kind in ("Deployment", "Rollout"):
+            replicasets, pods = await asyncio.gather(
+                cluster.replicasets(w.namespace, selector), cluster.pods(w.namespace, selector)
+            )
+        else:
+            pods = await cluster.pods(w.namespace, selector)
+    return ReadWorkload(w, read_workload(obj, replicasets, pods))
+
+
+async def _promote(
+    ctx: EnvContext, env: Environment, state: GitOpsState
+) -> tuple[Stage, str | None]:
+    """The first config-repo commit after the merge that carries a tag containing the change."""
+    repo = str(state.source_repo)
+    change = ctx.change
+    since = format_time(change.merged_at) if change.merged_at else None
+    try:
+        commits = await ctx.github.commits(repo, since=since, path=state.source_path or None)
+    except GitHubError as exc:
+        ctx.problem("github", f"commits of {repo}: {exc.message}", env.name)
+        return Stage(
+            "promote", Status.UNKNOWN, f"could not read {repo}: {exc.message}", env.name
+        ), None
+    for commit in list(reversed(commits))[:MAX_PROMOTE_CANDIDATES]:
+        app_commit = await _named_commit(ctx, commit["message"], env.name)
+        if app_commit is None:
+            continue
+        if await ctx.contains(change.repo, app_commit, env.name):
+            detail = (
+                f"{repo}@{commit['sha'][:7]} promoted {ctx.service.tag_pattern.tag_for(app_commit)}"
+            )
+            return (
+                Stage(
+                    "promote",
+                    Status.SUCCEEDED,
+                    detail,
+                    env.name,
+                    finished_at=parse_time(commit.get("committed_at")),
+                    url=commit.get("html_url"),
+                ),
+                str(commit["sha"]),
+            )
+    tag = ctx.service.tag_pattern.tag_for(change.sha)
+    return Stage(
+        "promote", Status.PENDING, f"no commit to {repo} carries {tag} or a later tag yet", env.name
+    ), None
+
+
+async def _named_commit(ctx: EnvContext, message: str, env: str) -> str | None:
+    trailer = _TRAILER.search(message)
+    if trailer:
+        return await ctx.resolve_prefix(trailer.group(1).lower(), env)
+    for token in re.findall(r"[A-Za-z0-9_.:/@-]+", message):
+        tag = token.rsplit(":", 1)[-1]
+        if ctx.service.tag_pattern.sha_prefix(tag):
+            return await ctx.tag_commit(tag, env)
+    return None
+
+
+async def _sync(
+    ctx: EnvContext, env: Environment, state: GitOpsState, promote_sha: str | None
+) -> Stage:
+    if state.same_repo:
+        repo = ctx.service.repo
+        applied, attempted, desired = await asyncio.gather(
+            ctx.contains(repo, state.applied_commit, env.name),
+            ctx.contains(repo, state.attempted_commit, env.name),
+            ctx.contains(repo, state.desired_commit, env.name),
+        )
+    else:
+        applied, attempted, desired = await _config_repo_contains(ctx, env, state, promote_sha)
+    stage = sync_stage(env.name, state, applied, attempted, desired, short_sha=ctx.change.sha[:7])
+    seen = ctx.first_seen(env.name, "sync", stage.status)
+    if stage.started_at is None and stage.status in (
+        Status.RUNNING,
+        Status.SUCCEEDED,
+        Status.DRIFTED,
+    ):
+        stage = _with(stage, started_at=seen)
+    return stage
+
+
+async def _config_repo_contains(
+    ctx: EnvContext, env: Environment, state: GitOpsState, promote_sha: str | None
+) -> tuple[bool | None, bool | None, bool | None]:
+    """With manifests in a config repo, a config commit contains the change when it descends
+    from the promote commit. Argo CD's ``summary.images`` answers for the applied state too."""
+    repo = str(state.source_repo)
+
+    async def descends(commit: str | None) -> bool | None:
+        if commit is None:
+            return None
+        if promote_sha is None:
+            return False
+        if commit == promote_sha:
+            return True
+        try:
+            result = await ctx.github.compare(repo, promote_sha, commit)
+        except GitHubError as exc:
+            ctx.problem("github", f"ancestry in {repo}: {exc.message}", env.name)
+            return None
+        return result["status"] in ("identical", "ahead")
+
+    applied, attempted, desired = await asyncio.gather(
+        descends(state.applied_commit),
+        descends(state.attempted_commit),
+        descends(state.desired_commit),
+    )
+    if applied is not True and state.images:
+        image_contains = await _images_contain(ctx, env.name, list(state.images))
+        if image_contains is not None:
+            applied = image_contains if applied is None or image_contains else applied
+    return applied, attempted, desired
+
+
+async def _images_contain(ctx: EnvContext, env: str, images: list[str]) -> bool | None:
+    for image in images:
+        tag = _tag_of(image, ctx.service.image)
+        if tag is None:
+            continue
+        commit = await ctx.tag_commit(tag, env)
+        if commit is not None:
+            return await ctx.contains(ctx.service.repo, commit, env)
+    return None
+
+
+async def _rollout(
+    ctx: EnvContext, env: Environment, state: GitOpsState | None, workloads: list[ReadWorkload]
+) -> Stage:
+    pairs: list[tuple[Item, WorkloadState | None]] = []
+    notes: list[str] = []
+    for w in workloads:
+        label = f"{w.spec.kind} {w.spec.namespace}/{w.spec.name}"
+        if w.state is None:
+            pairs.append((Item(label, Status.UNKNOWN, w.error), None))
+            continue
+        contains, running, note = await _workload_contains(ctx, env.name, w.state, state)
+        if note:
+            notes.append(note)
+        pairs.append((rollout_item(w.state, contains, running), w.state))
+    stage = rollout_stage(
+        env.name,
+        pairs,
+        app_health=state.health if state is not None else None,
+        note=notes[0] if notes else None,
+    )
+    seen = ctx.first_seen(env.name, "rollout", stage.status)
+    if stage.started_at is None and stage.status in (Status.RUNNING, Status.SUCCEEDED):
+        stage = _with(stage, started_at=seen)
+    return stage
+
+
+async def _workload_contains(
+    ctx: EnvContext, env: str, ws: WorkloadState, state: GitOpsState | None
+) -> tuple[bool | None, str, str | None]:
+    """Which commit the workload rolls out, and whether it contains the change."""
+    for image in ws.images:
+        tag = _tag_of(image, ctx.service.image)
+        if tag is None:
+            continue
+        commit = await ctx.tag_commit(tag, env)
+        if commit is not None:
+            return await ctx.contains(ctx.service.repo, commit, env), tag, None
+        # The tag names no commit (e.g. "latest"): fall back to the synced revision.
+        if state is not None and state.same_repo and state.applied_commit:
+            note = f"tag '{tag}' names no commit; following the synced revision {state.applied_commit[:7]}"
+            return (
+                await ctx.contains(ctx.service.repo, state.applied_commit, env),
+                state.applied_commit[:7],
+                note,
+            )
+        return None, tag, f"tag '{tag}' names no commit and no synced revision says which"
+    return (
+        None,
+        "an unknown version",
+        f"no container runs {ctx.service.image or 'the service image'}",
+    )
+
+
+def _tag_of(image: str, service_image: str | None) -> str | None:
+    """The tag of ``image`` when it is the service's image (registry host not compared)."""
+    name = image.split("@", 1)[0]
+    repo, sep, tag = name.rpartition(":")
+    if not sep or "/" in tag:
+        return None
+    if service_image and _image_path(repo) != _image_path(service_image):
+        return None
+    return tag
+
+
+def _image_path(image: str) -> str:
+    first, sep, rest = image.lower().partition("/")
+    is_host = sep and ("." in first or ":" in first or first == "localhost")
+    return rest if is_host else image.lower()
+
+
+def _with(stage: Stage, **changes: Any) -> Stage:
+    return replace(stage, **changes)

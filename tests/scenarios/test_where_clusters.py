@@ -1,0 +1,376 @@
+"""`shiptrace where` into the clusters: promote, sync and rollout across environments."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.emulators.github import GitHubEmulator
+from tests.emulators.kube import KubeEmulator, write_kubeconfig
+from tests.scenarios import kubeobjs as k
+from tests.scenarios import shop
+
+APP_URL = "https://github.com/acme/shop.git"
+TWO_ENVS = """
+services:
+  - name: shop
+    repo: acme/shop
+    image: ghcr.io/acme/shop
+    tag: "sha-{sha7}"
+    environments:
+      - name: staging
+        cluster: staging
+        argocd: {application: shop-staging, namespace: argocd}
+        workloads: [{kind: Deployment, namespace: shop, name: shop}]
+      - name: production
+        cluster: prod
+        flux: {kind: Kustomization, name: shop, namespace: flux-system}
+        workloads: [{kind: Deployment, namespace: shop, name: shop}]
+"""
+
+
+@pytest.fixture
+def clusters(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, KubeEmulator]]:
+    with KubeEmulator("staging") as staging, KubeEmulator("prod") as prod:
+        emus = {"staging": staging, "prod": prod}
+        write_kubeconfig(workdir / "kubeconfig", emus)
+        monkeypatch.setenv("KUBECONFIG", str(workdir / "kubeconfig"))
+        (workdir / "shiptrace.yaml").write_text(TWO_ENVS)
+        yield emus
+
+
+def env_stages(data: dict[str, Any], env: str) -> dict[str, dict[str, Any]]:
+    return {s["id"]: s for s in data["stages"] if s["environment"] == env}
+
+
+def tag(sha: str) -> str:
+    return f"ghcr.io/acme/shop:sha-{sha[:7]}"
+
+
+def seed(emu: KubeEmulator, *objs: dict[str, Any]) -> None:
+    for obj in objs:
+        emu.add(obj)
+
+
+def live_staging(emu: KubeEmulator, sha: str, **app: Any) -> None:
+    seed(
+        emu,
+        k.argo_app(
+            "shop-staging", repo_url=APP_URL, revision=sha, history=[sha], images=[tag(sha)], **app
+        ),
+        *k.rolled_out("shop", "shop", tag(sha)),
+    )
+
+
+def flux_prod(emu: KubeEmulator, applied: str, **kw: Any) -> None:
+    seed(
+        emu,
+        k.git_repository("shop", APP_URL, kw.pop("artifact", applied)),
+        k.kustomization("shop", source="shop", applied=applied, **kw),
+    )
+
+
+def test_live_in_staging_pending_in_production(cli, github: GitHubEmulator, clusters) -> None:  # type: ignore[no-untyped-def]
+    s = shop.build(github)
+    shop.green_ci(github, s.merged)
+    live_staging(clusters["staging"], s.merged)
+    flux_prod(clusters["prod"], f"main@sha1:{s.base}")
+    seed(clusters["prod"], *k.rolled_out("shop", "shop", tag(s.base)))
+
+    data = cli("where", "acme/shop#12", "--json").json
+
+    staging, prod = env_stages(data, "staging"), env_stages(data, "production")
+    assert list(staging) == ["sync", "rollout"]  # manifests in the app repo: no promote
+    assert staging["sync"]["kind"] == "continuous"
+    assert staging["sync"]["status"] == "succeeded"
+    assert s.merged[:7] in staging["sync"]["detail"]
+    assert staging["rollout"]["status"] == "succeeded"
+    assert staging["rollout"]["items"][0]["name"].startswith("Deployment")
+    assert prod["sync"]["status"] == "pending"
+    assert prod["rollout"]["status"] == "pending"
+    assert data["where"].startswith("Live in staging; production")
+    assert data["errors"] == []
+
+
+def test_superseded_by_a_newer_release_is_live(cli, github: GitHubEmulator, clusters) -> None:  # type: ignore[no-untyped-def]
+    s = shop.build(github)
+    shop.green_ci(github, s.merged)
+    newer = github.add_commit("acme/shop", "Later release", parents=[s.orphan], branch="main")
+    live_staging(clusters["staging"], newer)
+    flux_prod(clusters["prod"], f"main/{newer}")  # the old Flux revision format
+    seed(clusters["prod"], *k.rolled_out("shop", "shop", tag(newer)))
+
+    data = cli("where", "acme/shop#12", "--json").json
+
+    for env in ("staging", "production"):
+        stages = env_stages(data, env)
+        assert stages["sync"]["status"] == "succeeded", stages["sync"]
+        assert stages["rollout"]["status"] == "succeeded", stages["rollout"]
+    assert data["where"] == "Live in staging, production"
+
+
+def test_an_older_release_does_not_contain_the_change(
+    cli, github: GitHubEmulator, clusters
+) -> None:  # type: ignore[no-untyped-def]
+    s = shop.build(github)
+    live_staging(clusters["staging"], s.base)
+    flux_prod(clusters["prod"], f"main@sha1:{s.base}")
+    seed(clusters["prod"], *k.rolled_out("shop", "shop", tag(s.base)))
+    data = cli("where", "acme/shop#12", "--json").json
+    assert env_stages(data, "staging")["sync"]["status"] == "pending"
+    assert env_stages(data, "staging")["rollout"]["status"] == "pending"
+
+
+@pytest.mark.parametrize(
+    ("app", "status", "words"),
+    [
+        ({"phase": "Running", "sync": "OutOfSync"}, "running", "sync"),
+        (
+            {
+                "phase": "Failed",
+                "sync": "OutOfSync",
+                "message": 'one or more objects failed to apply: Deployment.apps "shop" is invalid',
+            },
+            "failed",
+            "is invalid",
+        ),
+    ],
+    ids=["sync-running", "sync-failed"],
+)
+def test_argo_sync_running_and_failed(
+    cli, github: GitHubEmulator, clusters, app: dict[str, Any], status: str, words: str
+) -> None:  # type: ignore[no-untyped-def]
+    s = shop.build(github)
+    seed(
+        clusters["staging"],
+        k.argo_app(
+            "shop-staging",
+            repo_url=APP_URL,
+            revision=s.merged,
+            op_revision=s.merged,
+            history=[s.base],
+            images=[tag(s.base)],
+            **app,
+        ),
+        *k.rolled_out("shop", "shop", tag(s.base)),
+    )
+    flux_prod(clusters["prod"], f"main@sha1:{s.base}")
+    data = cli("where", "acme/shop#12", "--json").json
+    sync = env_stages(data, "staging")["sync"]
+    assert sync["status"] == status, sync
+    assert words in sync["detail"]
+
+
+def test_flux_apply_failed_names_the_error(cli, github: GitHubEmulator, clusters) -> None:  # type: ignore[no-untyped-def]
+    s = shop.build(github)
+    live_staging(clusters["staging"], s.merged)
+    flux_prod(
+        clusters["prod"],
+        f"main@sha1:{s.base}",
+        attempted=f"main@sha1:{s.merged}",
+        artifact=f"main@sha1:{s.merged}",
+        ready="False",
+        reason="ReconciliationFailed",
+        message="kustomize build failed: missing resource",
+    )
+    seed(clusters["prod"], *k.rolled_out("shop", "shop", tag(s.base)))
+    data = cli("where", "acme/shop#12", "--json").json
+    sync = env_stages(data, "production")["sync"]
+    assert sync["status"] == "failed"
+    assert "kustomize build failed" in sync["detail"]
+
+
+def test_rollout_in_progress_and_stuck_at_its_deadline(
+    cli, github: GitHubEmulator, clusters
+) -> None:  # type: ignore[no-untyped-def]
+    s = shop.build(github)
+    seed(
+        clusters["staging"],
+        k.argo_app(
+            "shop-staging",
+            repo_url=APP_URL,
+            revision=s.merged,
+            history=[s.merged],
+            health="Progressing",
+        ),
+    )
+    d = k.deployment(
+        "shop",
+        "shop",
+        tag(s.merged),
+        replicas=3,
+        updated=2,
+        ready=2,
+        available=2,
+        progressing=("True", "ReplicaSetUpdated"),
+    )
+    new = k.replicaset(
+        d, "new1", tag(s.merged), revision=2, replicas=2, created="2026-11-26T09:10:00Z"
+    )
+    old = k.replicaset(
+        d, "old1", tag(s.base), revision=1, replicas=1, created="2026-11-25T09:00:00Z"
+    )
+    seed(clusters["staging"], d, new, old, k.pod(new, 0), k.pod(new, 1), k.pod(old, 0))
+    stuck = k.deployment(
+        "shop",
+        "shop",
+        tag(s.merged),
+        replicas=3,
+        updated=1,
+        ready=0,
+        available=0,
+        progressing=("False", "ProgressDeadlineExceeded"),
+        message='ReplicaSet "shop-new2" has timed out progressing.',
+    )
+    new2 = k.replicaset(stuck, "new2", tag(s.merged), revision=2, replicas=1)
+    flux_prod(clusters["prod"], f"main@sha1:{s.merged}")
+    seed(clusters["prod"], stuck, new2, k.pod(new2, 0, waiting="CrashLoopBackOff", restarts=5))
+
+    data = cli("where", "acme/shop#12", "--json").json
+
+    staging = env_stages(data, "staging")["rollout"]
+    assert staging["status"] == "running"
+    assert "2/3 pods on sha-" in staging["detail"]
+    assert staging["started_at"] == "2026-11-26T09:10:00Z"  # the new ReplicaSet's creation
+    prod = env_stages(data, "production")["rollout"]
+    assert prod["status"] == "failed"
+    assert "CrashLoopBackOff" in prod["detail"] or "ProgressDeadlineExceeded" in prod["detail"]
+    assert "staging rolling out (2/3 pods)" in data["where"]
+
+
+def test_separate_config_repo_with_promote(cli, github: GitHubEmulator, clusters, workdir) -> None:  # type: ignore[no-untyped-def]
+    s = shop.build(github)
+    github.add_repo("acme/shop-config")
+    c0 = github.add_commit(
+        "acme/shop-config",
+        f"shop: sha-{s.base[:7]}",
+        parents=[],
+        branch="main",
+        date="2026-11-26T08:00:00Z",
+        files=["envs/staging/shop.yaml"],
+    )
+    c1 = github.add_commit(
+        "acme/shop-config",
+        f"chore: update ghcr.io/acme/shop:sha-{s.merged[:7]}",
+        parents=[c0],
+        branch="main",
+        date="2026-11-26T09:20:00Z",
+        files=["envs/staging/shop.yaml"],
+    )
+    seed(
+        clusters["staging"],
+        k.argo_app(
+            "shop-staging",
+            repo_url="git@github.com:acme/shop-config.git",
+            path="envs/staging",
+            revision=c1,
+            history=[c1],
+            images=[tag(s.merged)],
+        ),
+        *k.rolled_out("shop", "shop", tag(s.merged)),
+    )
+    flux_prod(clusters["prod"], f"main@sha1:{s.base}")
+
+    data = cli("where", "acme/shop#12", "--json").json
+
+    staging = env_stages(data, "staging")
+    assert list(staging) == ["promote", "sync", "rollout"]
+    assert staging["promote"]["kind"] == "one-shot"
+    assert staging["promote"]["status"] == "succeeded"
+    assert c1[:7] in staging["promote"]["detail"]
+    assert staging["promote"]["finished_at"] == "2026-11-26T09:20:00Z"
+    assert staging["sync"]["status"] == "succeeded"
+    assert staging["rollout"]["status"] == "succeeded"
+
+
+def test_multi_source_argo_app(cli, github: GitHubEmulator, clusters) -> None:  # type: ignore[no-untyped-def]
+    s = shop.build(github)
+    sources = [
+        {"repoURL": "https://charts.example.com", "chart": "shop", "targetRevision": "1.2.3"},
+        {"repoURL": "https://github.com/acme/shop", "path": "deploy", "targetRevision": "main"},
+    ]
+    seed(
+        clusters["staging"],
+        k.argo_app(
+            "shop-staging",
+            repo_url="",
+            revision="",
+            sources=sources,
+            revisions=["1.2.3", s.merged],
+            history=[s.merged],
+        ),
+        *k.rolled_out("shop", "shop", tag(s.merged)),
+    )
+    flux_prod(clusters["prod"], f"main@sha1:{s.base}")
+    data = cli("where", "acme/shop#12", "--json").json
+    assert env_stages(data, "staging")["sync"]["status"] == "succeeded"
+
+
+def test_environment_without_gitops_object_and_unreachable_cluster(
+    cli, github: GitHubEmulator, clusters, workdir
+) -> None:  # type: ignore[no-untyped-def]
+    s = shop.build(github)
+    (workdir / "shiptrace.yaml").write_text(
+        TWO_ENVS
+        + """
+      - name: edge
+        cluster: staging
+        workloads: [{kind: Deployment, namespace: edge, name: shop-edge}]
+      - name: moon
+        cluster: moon
+        workloads: [{kind: Deployment, namespace: shop, name: shop}]
+"""
+    )
+    live_staging(clusters["staging"], s.merged)
+    seed(clusters["staging"], *k.rolled_out("shop-edge", "edge", tag(s.merged)))
+    clusters["prod"].fail(".*", status=403)
+
+    result = cli("where", "acme/shop#12", "--json")
+
+    assert result.code == 0
+    data = result.json
+    edge = env_stages(data, "edge")
+    assert list(edge) == ["rollout"] and edge["rollout"]["status"] == "succeeded"
+    prod = env_stages(data, "production")
+    assert {s["status"] for s in prod.values()} == {"unknown"}
+    moon = env_stages(data, "moon")
+    assert moon["rollout"]["status"] == "unknown"
+    errors = {e["environment"]: e for e in data["errors"]}
+    assert (
+        errors["production"]["source"] == "kubernetes" and "403" in errors["production"]["message"]
+    )
+    assert "moon" in errors["moon"]["message"]
+    assert env_stages(data, "staging")["sync"]["status"] == "succeeded"
+
+
+def test_kubernetes_requests_do_not_grow_with_services(
+    cli, github: GitHubEmulator, clusters, workdir
+) -> None:  # type: ignore[no-untyped-def]
+    s = shop.build(github)
+    live_staging(clusters["staging"], s.merged)
+    flux_prod(clusters["prod"], f"main@sha1:{s.merged}")
+    seed(clusters["prod"], *k.rolled_out("shop", "shop", tag(s.merged)))
+
+    def count() -> int:
+        for emu in clusters.values():
+            emu.clear_log()
+        assert cli("where", "acme/shop#12", "--json").code == 0
+        return sum(len(emu.requests) for emu in clusters.values())
+
+    one = count()
+    extra = "".join(
+        f"""
+  - name: svc{i}
+    repo: acme/svc{i}
+    environments:
+      - name: staging
+        cluster: staging
+        argocd: {{application: svc{i}}}
+"""
+        for i in range(50)
+    )
+    (workdir / "shiptrace.yaml").write_text(TWO_ENVS + extra)
+    assert count() == one
