@@ -76,7 +76,7 @@ def where_summary(change: Change, stages: list[Stage], environments: list[str]) 
         return "Closed without merging; not deployed"
     parts: list[str] = []
     if change.state is ChangeState.OPEN:
-        parts.append("Open, not merged")
+        parts.append("open, not merged")
     elif (
         change.state is ChangeState.COMMIT and merge is not None and merge.status is Status.PENDING
     ):
@@ -87,7 +87,7 @@ def where_summary(change: Change, stages: list[Stage], environments: list[str]) 
     live = [env for env, phrase in zip(environments, env_phrases, strict=True) if phrase == "live"]
     others = [phrase for phrase in env_phrases if phrase != "live"]
     if live:
-        parts.append("Live in " + ", ".join(live))
+        parts.append("live in " + ", ".join(live))
     parts.extend(p for p in others if p)
     if not parts:
         if ci is not None and ci.status is Status.SUCCEEDED:
