@@ -119,6 +119,8 @@ async def _environment(ctx: EnvContext, env: Environment) -> list[Stage]:
         state, workloads = await asyncio.gather(
             _gitops_state(ctx, cluster, env), _workloads(cluster, env)
         )
+        for message in dict.fromkeys(w.error for w in workloads if w.problem and w.error):
+            ctx.problem("kubernetes", message, env.name)
     except KubernetesError as exc:
         ctx.problem("kubernetes", exc.message, env.name)
         return unknown_env_stages(
@@ -127,11 +129,13 @@ async def _environment(ctx: EnvContext, env: Environment) -> list[Stage]:
 
     stages: list[Stage] = []
     promote_sha: str | None = None
+    promote_known = False  # whether promote_sha None means "not promoted yet"
     if state is not None and not state.same_repo and state.source_repo:
         promote, promote_sha = await _promote(ctx, env, state)
+        promote_known = promote.status is not Status.UNKNOWN
         stages.append(promote)
     if state is not None:
-        stages.append(await _sync(ctx, env, state, promote_sha))
+        stages.append(await _sync(ctx, env, state, promote_sha, promote_known))
     stages.append(await _rollout(ctx, env, state, workloads))
     return stages
 
@@ -146,14 +150,17 @@ async def _gitops_state(
         return read_argocd(app, ctx.service.repo)
     if env.flux is not None:
         obj = await cluster.gitops_object(env.flux.kind, env.flux.namespace, env.flux.name)
-        source = await _flux_source(cluster, obj, env.flux.namespace)
+        source = await _flux_source(ctx, cluster, obj, env)
         return read_flux(obj, source, ctx.service.repo)
     return None
 
 
 async def _flux_source(
-    cluster: ClusterClient, obj: dict[str, Any], namespace: str
+    ctx: EnvContext, cluster: ClusterClient, obj: dict[str, Any], env: Environment
 ) -> dict[str, Any] | None:
+    """The Flux object's source, or None when it is missing or cannot be read (then the
+    sync cannot be judged: it goes unknown, and a read failure is an ``errors`` entry)."""
+    namespace = env.flux.namespace if env.flux is not None else ""
     spec = obj.get("spec") or {}
     ref = (
         spec.get("sourceRef")
@@ -174,6 +181,9 @@ async def _flux_source(
         )
     except NotFound:
         return None
+    except KubernetesError as exc:
+        ctx.problem("kubernetes", exc.message, env.name)
+        return None
 
 
 @dataclass
@@ -181,6 +191,7 @@ class ReadWorkload:
     spec: Any
     state: WorkloadState | None
     error: str | None = None
+    problem: bool = False  # the error is a read failure (not a missing object)
 
 
 async def _workloads(cluster: ClusterClient, env: Environment) -> list[ReadWorkload]:
@@ -188,21 +199,26 @@ async def _workloads(cluster: ClusterClient, env: Environment) -> list[ReadWorkl
 
 
 async def _workload(cluster: ClusterClient, w: Any) -> ReadWorkload:
+    """One workload with its ReplicaSets and Pods; a read failure makes only this item
+    unknown (the GitOps object of the environment may still be readable)."""
     try:
         obj = await cluster.workload(w.kind, w.namespace, w.name)
+        labels = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        selector = selector_string(labels) if labels else None
+        replicasets: list[dict[str, Any]] = []
+        pods: list[dict[str, Any]] = []
+        if selector:
+            if w.kind in ("Deployment", "Rollout"):
+                replicasets, pods = await asyncio.gather(
+                    cluster.replicasets(w.namespace, selector),
+                    cluster.pods(w.namespace, selector),
+                )
+            else:
+                pods = await cluster.pods(w.namespace, selector)
     except NotFound as exc:
         return ReadWorkload(w, None, exc.message)
-    labels = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-    selector = selector_string(labels) if labels else None
-    replicasets: list[dict[str, Any]] = []
-    pods: list[dict[str, Any]] = []
-    if selector:
-        if w.kind in ("Deployment", "Rollout"):
-            replicasets, pods = await asyncio.gather(
-                cluster.replicasets(w.namespace, selector), cluster.pods(w.namespace, selector)
-            )
-        else:
-            pods = await cluster.pods(w.namespace, selector)
+    except KubernetesError as exc:
+        return ReadWorkload(w, None, exc.message, problem=True)
     return ReadWorkload(w, read_workload(obj, replicasets, pods))
 
 
@@ -257,7 +273,11 @@ async def _named_commit(ctx: EnvContext, message: str, env: str) -> str | None:
 
 
 async def _sync(
-    ctx: EnvContext, env: Environment, state: GitOpsState, promote_sha: str | None
+    ctx: EnvContext,
+    env: Environment,
+    state: GitOpsState,
+    promote_sha: str | None,
+    promote_known: bool,
 ) -> Stage:
     if state.same_repo:
         repo = ctx.service.repo
@@ -267,27 +287,36 @@ async def _sync(
             ctx.contains(repo, state.desired_commit, env.name),
         )
     else:
-        applied, attempted, desired = await _config_repo_contains(ctx, env, state, promote_sha)
+        applied, attempted, desired = await _config_repo_contains(
+            ctx, env, state, promote_sha, promote_known
+        )
     stage = sync_stage(env.name, state, applied, attempted, desired, short_sha=ctx.change.sha[:7])
     seen = ctx.first_seen(env.name, "sync", stage.status)
     if stage.started_at is None and stage.status in (
         Status.RUNNING,
         Status.SUCCEEDED,
         Status.DRIFTED,
+        Status.FAILED,
     ):
         stage = _with(stage, started_at=seen)
     return stage
 
 
 async def _config_repo_contains(
-    ctx: EnvContext, env: Environment, state: GitOpsState, promote_sha: str | None
+    ctx: EnvContext,
+    env: Environment,
+    state: GitOpsState,
+    promote_sha: str | None,
+    promote_known: bool,
 ) -> tuple[bool | None, bool | None, bool | None]:
     """With manifests in a config repo, a config commit contains the change when it descends
-    from the promote commit. Argo CD's ``summary.images`` answers for the applied state too."""
+    from the promote commit. Argo CD's ``summary.images`` answers for the applied state too.
+    When the promote commit could not be looked for (config repo unreadable or not known),
+    nothing is claimed: the answers are None, not False."""
     repo = str(state.source_repo)
 
     async def descends(commit: str | None) -> bool | None:
-        if commit is None:
+        if commit is None or not promote_known:
             return None
         if promote_sha is None:
             return False
@@ -344,7 +373,11 @@ async def _rollout(
         note=notes[0] if notes else None,
     )
     seen = ctx.first_seen(env.name, "rollout", stage.status)
-    if stage.started_at is None and stage.status in (Status.RUNNING, Status.SUCCEEDED):
+    if stage.started_at is None and stage.status in (
+        Status.RUNNING,
+        Status.SUCCEEDED,
+        Status.FAILED,
+    ):
         stage = _with(stage, started_at=seen)
     return stage
 
