@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 from bot.model import Change, ChangeState, SourceProblem, Stage, Status, Trace
 
@@ -147,8 +146,3 @@ def _progress(stage: Stage) -> str:
     # Rollout details start with "N/M pods" when the rollout knows its pod counts.
     m = re.match(r"(\d+/\d+) pods", stage.detail)
     return f" ({m.group(1)} pods)" if m else ""
-
-
-def latest(times: list[datetime | None]) -> datetime | None:
-    known = [t for t in times if t is not None]
-    return max(known) if known else None

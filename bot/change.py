@@ -79,7 +79,7 @@ async def resolve_change(
         return change_from_pull(repo, found, ref.text)
     repository = await github.repository(repo)
     branch = str(repository.get("default_branch") or "main")
-    ancestry = await github.compare(repo, sha, branch)
+    on_branch = await github.contains(repo, sha, branch)
     return Change(
         repo=repo,
         sha=sha,
@@ -89,7 +89,7 @@ async def resolve_change(
         title=str(commit.get("message") or "").splitlines()[0] if commit.get("message") else None,
         author=commit.get("author"),
         url=commit.get("html_url"),
-        on_default_branch=ancestry["status"] in ("identical", "ahead"),
+        on_default_branch=on_branch,
     )
 
 

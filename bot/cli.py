@@ -80,7 +80,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     parser.error(f"unknown command {args.command}")
-    return 2
 
 
 async def _where(settings: Settings, services: ServiceMap, ref: Ref, as_json: bool) -> int:

@@ -7,10 +7,8 @@ Every problem is reported as one :class:`ConfigError` naming the key path, e.g.
 from __future__ import annotations
 
 import fnmatch
-import os
-import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -25,10 +23,8 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
-from bot.refs import _NAME, _OWNER
+from bot.refs import is_repo_name
 from bot.tags import TagPattern, compile_tag
-
-_REPO_RE = re.compile(rf"{_OWNER}/{_NAME}")
 
 
 class _Strict(BaseModel):
@@ -36,12 +32,9 @@ class _Strict(BaseModel):
 
 
 def _check_repo(value: str) -> str:
-    if not _REPO_RE.fullmatch(value):
+    if not is_repo_name(value):
         raise ValueError(f"'{value}' is not an owner/repo name")
     return value
-
-
-Repo = Annotated[str, Field(min_length=3)]
 
 
 class ArgoCDRef(_Strict):
@@ -256,7 +249,3 @@ def _message(err: Any) -> str:
         return "missing required key"
     message = str(err["msg"])
     return message.removeprefix("Value error, ")
-
-
-def env_path(name: str, default: str) -> Path:
-    return Path(os.environ.get(name) or default)

@@ -65,8 +65,7 @@ class EnvContext:
         key = (repo.lower(), commit)
         if key not in self._contains_cache:
             try:
-                result = await self.github.compare(repo, base, commit)
-                self._contains_cache[key] = result["status"] in ("identical", "ahead")
+                self._contains_cache[key] = await self.github.contains(repo, base, commit)
             except GitHubError as exc:
                 self.problem("github", f"ancestry of {commit[:7]} in {repo}: {exc.message}", env)
                 self._contains_cache[key] = None
@@ -266,9 +265,9 @@ async def _named_commit(ctx: EnvContext, message: str, env: str) -> str | None:
     if trailer:
         return await ctx.resolve_prefix(trailer.group(1).lower(), env)
     for token in re.findall(r"[A-Za-z0-9_.:/@-]+", message):
-        tag = token.rsplit(":", 1)[-1]
-        if ctx.service.tag_pattern.sha_prefix(tag):
-            return await ctx.tag_commit(tag, env)
+        prefix = ctx.service.tag_pattern.sha_prefix(token.rsplit(":", 1)[-1])
+        if prefix:
+            return await ctx.resolve_prefix(prefix, env)
     return None
 
 
@@ -291,15 +290,7 @@ async def _sync(
             ctx, env, state, promote_sha, promote_known
         )
     stage = sync_stage(env.name, state, applied, attempted, desired, short_sha=ctx.change.sha[:7])
-    seen = ctx.first_seen(env.name, "sync", stage.status)
-    if stage.started_at is None and stage.status in (
-        Status.RUNNING,
-        Status.SUCCEEDED,
-        Status.DRIFTED,
-        Status.FAILED,
-    ):
-        stage = _with(stage, started_at=seen)
-    return stage
+    return _started_or_first_seen(ctx, stage)
 
 
 async def _config_repo_contains(
@@ -323,11 +314,10 @@ async def _config_repo_contains(
         if commit == promote_sha:
             return True
         try:
-            result = await ctx.github.compare(repo, promote_sha, commit)
+            return await ctx.github.contains(repo, promote_sha, commit)
         except GitHubError as exc:
             ctx.problem("github", f"ancestry in {repo}: {exc.message}", env.name)
             return None
-        return result["status"] in ("identical", "ahead")
 
     applied, attempted, desired = await asyncio.gather(
         descends(state.applied_commit),
@@ -337,7 +327,7 @@ async def _config_repo_contains(
     if applied is not True and state.images:
         image_contains = await _images_contain(ctx, env.name, list(state.images))
         if image_contains is not None:
-            applied = image_contains if applied is None or image_contains else applied
+            applied = image_contains
     return applied, attempted, desired
 
 
@@ -372,14 +362,7 @@ async def _rollout(
         app_health=state.health if state is not None else None,
         note=notes[0] if notes else None,
     )
-    seen = ctx.first_seen(env.name, "rollout", stage.status)
-    if stage.started_at is None and stage.status in (
-        Status.RUNNING,
-        Status.SUCCEEDED,
-        Status.FAILED,
-    ):
-        stage = _with(stage, started_at=seen)
-    return stage
+    return _started_or_first_seen(ctx, stage)
 
 
 async def _workload_contains(
@@ -426,5 +409,14 @@ def _image_path(image: str) -> str:
     return rest if is_host else image.lower()
 
 
-def _with(stage: Stage, **changes: Any) -> Stage:
-    return replace(stage, **changes)
+# A continuous stage in these states has begun; when the API gives no start time, the first
+# time shiptrace saw it in that state stands in (recorded for every state, for lead times).
+_STARTED = (Status.RUNNING, Status.SUCCEEDED, Status.DRIFTED, Status.FAILED)
+
+
+def _started_or_first_seen(ctx: EnvContext, stage: Stage) -> Stage:
+    assert stage.environment is not None
+    seen = ctx.first_seen(stage.environment, stage.id, stage.status)
+    if stage.started_at is None and stage.status in _STARTED:
+        return replace(stage, started_at=seen)
+    return stage

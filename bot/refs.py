@@ -24,6 +24,14 @@ _REPO = rf"(?P<repo>{_OWNER}/{_NAME})"
 _SHA = r"(?P<sha>[0-9a-fA-F]{7,40})"
 _NUM = r"(?P<pr>[0-9]{1,10})"
 
+_REPO_NAME = re.compile(f"{_OWNER}/{_NAME}")
+
+
+def is_repo_name(value: str) -> bool:
+    """Whether ``value`` is a valid GitHub ``owner/repo`` (GitHub's character rules)."""
+    return bool(_REPO_NAME.fullmatch(value)) and value.split("/", 1)[1] not in (".", "..")
+
+
 _FORMS = [
     re.compile(rf"{_REPO}#{_NUM}"),
     re.compile(rf"#?{_NUM}"),
@@ -43,13 +51,6 @@ class Ref:
     repo: str | None = None
     pr: int | None = None
     sha: str | None = None
-
-    def describe(self, repo: str | None = None) -> str:
-        repo = repo or self.repo
-        if self.pr is not None:
-            return f"{repo}#{self.pr}" if repo else f"#{self.pr}"
-        assert self.sha is not None
-        return f"{repo}@{self.sha[:12]}" if repo else self.sha[:12]
 
 
 def web_host(api_url: str) -> str:
@@ -93,7 +94,7 @@ def _parse_url(raw: str, original: str, github_host: str) -> Ref:
 def _ref_from(m: re.Match[str], text: str) -> Ref:
     groups = m.groupdict()
     repo = groups.get("repo")
-    if repo is not None and repo.split("/", 1)[1] in (".", ".."):
+    if repo is not None and not is_repo_name(repo):
         raise BadInput(f"'{repo}' is not a valid repository name")
     if groups.get("pr") is not None:
         number = int(groups["pr"])

@@ -104,14 +104,6 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.name} is damaged ({exc}); move it aside") from None
 
-    def ready(self) -> bool:
-        try:
-            with self._guard():
-                self.db.execute("select 1").fetchone()
-        except StoreError:
-            return False
-        return True
-
     # -- HTTP revalidation cache --------------------------------------------------------
     def cached_response(self, url: str) -> CachedResponse | None:
         with self._guard():

@@ -23,6 +23,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from bot.errors import KubernetesError
+from bot.sources.network import network_reason
 
 TIMEOUT = (3.0, 10.0)  # connect, read seconds per request
 
@@ -58,7 +59,6 @@ class ClusterClient:
         self._pool = pool
         self._versions: dict[str, list[str]] = {}
         self._discovery_lock = asyncio.Lock()
-        self.requests_made = 0
 
     @property
     def server(self) -> str:
@@ -122,7 +122,6 @@ class ClusterClient:
         return await loop.run_in_executor(self._pool, self._request, path, query, what)
 
     def _request(self, path: str, query: dict[str, str], what: str) -> dict[str, Any]:
-        self.requests_made += 1
         try:
             method, url, headers, body, post = self.api.param_serialize(
                 "GET",
@@ -137,7 +136,7 @@ class ClusterClient:
             raise self._api_error(exc.status, what) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise KubernetesError(
-                f"cluster '{self.label}' at {self.server} is unreachable ({_reason(exc)})"
+                f"cluster '{self.label}' at {self.server} is unreachable ({network_reason(exc)})"
             ) from None
         if not 200 <= response.status <= 299:
             raise self._api_error(response.status, what)
@@ -169,10 +168,6 @@ class Clusters:
                 context or "current", self._api_client(context), self._pool
             )
         return self._clients[context]
-
-    @property
-    def requests_made(self) -> int:
-        return sum(c.requests_made for c in self._clients.values())
 
     def close(self) -> None:
         for c in self._clients.values():
@@ -225,15 +220,6 @@ def _path(group: str, version: str, plural: str, namespace: str, name: str | Non
     base = f"/api/{version}" if group == "" else f"/apis/{group}/{version}"
     path = f"{base}/namespaces/{namespace}/{plural}"
     return f"{path}/{name}" if name else path
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).lower()
-    if "timed out" in text or "timeout" in text:
-        return "timed out"
-    if "refused" in text:
-        return "connection refused"
-    return type(exc).__name__
 
 
 def _first_line(exc: BaseException) -> str:

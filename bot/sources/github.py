@@ -35,6 +35,7 @@ from bot.errors import (
     GitHubRateLimited,
     GitHubUnavailable,
 )
+from bot.sources.network import network_reason
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,6 @@ class GitHubClient:
         )
         self._requester = self._github.requester
         self._pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="github")
-        self.requests_made = 0
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -165,6 +165,11 @@ class GitHubClient:
             self.store.remember(key, slim)
         return slim
 
+    async def contains(self, repo: str, ancestor: str, descendant: str) -> bool:
+        """Whether ``descendant`` contains ``ancestor``: equal to it or ahead of it."""
+        result = await self.compare(repo, ancestor, descendant)
+        return result["status"] in ("identical", "ahead")
+
     async def commits(
         self,
         repo: str,
@@ -229,7 +234,6 @@ class GitHubClient:
         return body, next_url
 
     def _request(self, url: str, headers: dict[str, str]) -> tuple[dict[str, Any], Any]:
-        self.requests_made += 1
         try:
             return self._requester.requestJsonAndCheck("GET", url, headers=headers)
         except UnknownObjectException:
@@ -249,7 +253,7 @@ class GitHubClient:
             raise _from_status(exc, url) from None
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise GitHubUnavailable(
-                f"GitHub at {self.api_url} did not answer ({_reason(exc)}); "
+                f"GitHub at {self.api_url} did not answer ({network_reason(exc)}); "
                 "check GITHUB_API_URL and the network, then try again"
             ) from None
 
@@ -308,17 +312,6 @@ def _reset_at(headers: dict[str, Any] | None) -> datetime | None:
         return datetime.fromtimestamp(int(value), UTC) if value else None
     except (TypeError, ValueError):
         return None
-
-
-def _reason(exc: Exception) -> str:
-    text = str(exc).lower()
-    if "timed out" in text or "timeout" in text:
-        return "timed out"
-    if "refused" in text:
-        return "connection refused"
-    if "name or service" in text or "resolve" in text:
-        return "host not found"
-    return type(exc).__name__
 
 
 def _is_full_sha(ref: str) -> bool:

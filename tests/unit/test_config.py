@@ -61,6 +61,10 @@ def test_the_design_example_is_valid() -> None:
             "default_repo acme/other is not a configured",
         ),
         (
+            ("    repo: acme/shop\n", "    repo: acme/..\n"),
+            "services[0].repo: 'acme/..' is not an owner/repo name",
+        ),
+        (
             ("    repo: acme/shop\n", "    repo: not a repo\n"),
             "services[0].repo: 'not a repo' is not an owner/repo name",
         ),
