@@ -12,6 +12,8 @@ import pytest
 
 from bot.cli import main
 from tests.emulators.github import GitHubEmulator
+from tests.emulators.kube import KubeEmulator, write_kubeconfig
+from tests.scenarios.fleet import TWO_ENVS
 
 CONFIG = """
 default_repo: acme/shop
@@ -78,3 +80,14 @@ def cli(workdir: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-u
         return Result(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def clusters(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, KubeEmulator]]:
+    """Two cluster emulators, staging and prod, in a kubeconfig; the config is TWO_ENVS."""
+    with KubeEmulator("staging") as staging, KubeEmulator("prod") as prod:
+        emus = {"staging": staging, "prod": prod}
+        write_kubeconfig(workdir / "kubeconfig", emus)
+        monkeypatch.setenv("KUBECONFIG", str(workdir / "kubeconfig"))
+        (workdir / "shiptrace.yaml").write_text(TWO_ENVS)
+        yield emus

@@ -2,83 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.emulators.github import GitHubEmulator
-from tests.emulators.kube import KubeEmulator, write_kubeconfig
 from tests.scenarios import kubeobjs as k
 from tests.scenarios import shop
-
-APP_URL = "https://github.com/acme/shop.git"
-TWO_ENVS = """
-services:
-  - name: shop
-    repo: acme/shop
-    image: ghcr.io/acme/shop
-    tag: "sha-{sha7}"
-    environments:
-      - name: staging
-        cluster: staging
-        argocd: {application: shop-staging, namespace: argocd}
-        workloads: [{kind: Deployment, namespace: shop, name: shop}]
-      - name: production
-        cluster: prod
-        flux: {kind: Kustomization, name: shop, namespace: flux-system}
-        workloads: [{kind: Deployment, namespace: shop, name: shop}]
-"""
-
-
-@pytest.fixture
-def clusters(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, KubeEmulator]]:
-    with KubeEmulator("staging") as staging, KubeEmulator("prod") as prod:
-        emus = {"staging": staging, "prod": prod}
-        write_kubeconfig(workdir / "kubeconfig", emus)
-        monkeypatch.setenv("KUBECONFIG", str(workdir / "kubeconfig"))
-        (workdir / "shiptrace.yaml").write_text(TWO_ENVS)
-        yield emus
-
-
-def env_stages(data: dict[str, Any], env: str) -> dict[str, dict[str, Any]]:
-    return {s["id"]: s for s in data["stages"] if s["environment"] == env}
-
-
-def tag(sha: str) -> str:
-    return f"ghcr.io/acme/shop:sha-{sha[:7]}"
-
-
-def seed(emu: KubeEmulator, *objs: dict[str, Any]) -> None:
-    for obj in objs:
-        emu.add(obj)
-
-
-def live_staging(emu: KubeEmulator, sha: str, **app: Any) -> None:
-    seed(
-        emu,
-        k.argo_app(
-            "shop-staging", repo_url=APP_URL, revision=sha, history=[sha], images=[tag(sha)], **app
-        ),
-        *k.rolled_out("shop", "shop", tag(sha)),
-    )
-
-
-def flux_prod(emu: KubeEmulator, applied: str, **kw: Any) -> None:
-    seed(
-        emu,
-        k.git_repository("shop", APP_URL, kw.pop("artifact", applied)),
-        k.kustomization("shop", source="shop", applied=applied, **kw),
-    )
+from tests.scenarios.fleet import (
+    APP_URL,
+    TWO_ENVS,
+    env_stages,
+    flux_prod,
+    live_prod,
+    live_staging,
+    seed,
+    tag,
+)
 
 
 def test_live_in_staging_pending_in_production(cli, github: GitHubEmulator, clusters) -> None:  # type: ignore[no-untyped-def]
     s = shop.build(github)
     shop.green_ci(github, s.merged)
     live_staging(clusters["staging"], s.merged)
-    flux_prod(clusters["prod"], f"main@sha1:{s.base}")
-    seed(clusters["prod"], *k.rolled_out("shop", "shop", tag(s.base)))
+    live_prod(clusters["prod"], s.base)
 
     data = cli("where", "acme/shop#12", "--json").json
 
@@ -117,8 +64,7 @@ def test_an_older_release_does_not_contain_the_change(
 ) -> None:  # type: ignore[no-untyped-def]
     s = shop.build(github)
     live_staging(clusters["staging"], s.base)
-    flux_prod(clusters["prod"], f"main@sha1:{s.base}")
-    seed(clusters["prod"], *k.rolled_out("shop", "shop", tag(s.base)))
+    live_prod(clusters["prod"], s.base)
     data = cli("where", "acme/shop#12", "--json").json
     assert env_stages(data, "staging")["sync"]["status"] == "pending"
     assert env_stages(data, "staging")["rollout"]["status"] == "pending"
@@ -351,8 +297,7 @@ def test_kubernetes_requests_do_not_grow_with_services(
 ) -> None:  # type: ignore[no-untyped-def]
     s = shop.build(github)
     live_staging(clusters["staging"], s.merged)
-    flux_prod(clusters["prod"], f"main@sha1:{s.merged}")
-    seed(clusters["prod"], *k.rolled_out("shop", "shop", tag(s.merged)))
+    live_prod(clusters["prod"], s.merged)
 
     def count() -> int:
         for emu in clusters.values():

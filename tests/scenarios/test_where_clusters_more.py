@@ -4,40 +4,26 @@ Rollouts canaries, untagged images, first-seen times and clusters that fail in p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from bot.store import Store
 from tests.emulators.github import GitHubEmulator
-from tests.emulators.kube import KubeEmulator, write_kubeconfig
 from tests.scenarios import kubeobjs as k
 from tests.scenarios import shop
-from tests.scenarios.test_where_clusters import (
+from tests.scenarios.fleet import (
     APP_URL,
     TWO_ENVS,
     env_stages,
     flux_prod,
+    live_prod,
     live_staging,
     seed,
     tag,
 )
 
 DIGEST = "sha256:" + "cd" * 32
-
-
-@pytest.fixture
-def clusters(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, KubeEmulator]]:
-    """Two clusters, staging (Argo CD) and prod (Flux), as in test_where_clusters."""
-    with KubeEmulator("staging") as staging, KubeEmulator("prod") as prod:
-        emus = {"staging": staging, "prod": prod}
-        write_kubeconfig(workdir / "kubeconfig", emus)
-        monkeypatch.setenv("KUBECONFIG", str(workdir / "kubeconfig"))
-        (workdir / "shiptrace.yaml").write_text(TWO_ENVS)
-        yield emus
 
 
 FLUX_READY_AT = "2026-11-26T09:09:30Z"
@@ -346,8 +332,7 @@ def test_argo_rollout_paused_at_a_canary_step(  # type: ignore[no-untyped-def]
         ),
         *canary_rollout("shop", "shop", tag(s.merged), tag(s.base), step_index=1),
     )
-    flux_prod(clusters["prod"], f"main@sha1:{s.base}")
-    seed(clusters["prod"], *k.rolled_out("shop", "shop", tag(s.base)))
+    live_prod(clusters["prod"], s.base)
 
     data = cli("where", "acme/shop#12", "--json").json
 
@@ -394,8 +379,7 @@ def test_started_at_without_an_api_time_is_first_seen_and_stays(  # type: ignore
     s = shop.build(github)
     live_staging(clusters["staging"], s.merged)
     # A finished Flux apply reports no start time: the sync's start is when we first saw it.
-    flux_prod(clusters["prod"], f"main@sha1:{s.merged}")
-    seed(clusters["prod"], *k.rolled_out("shop", "shop", tag(s.merged)))
+    live_prod(clusters["prod"], s.merged)
 
     first = env_stages(cli("where", "acme/shop#12", "--json").json, "production")["sync"]
     assert first["status"] == "succeeded"
@@ -450,8 +434,7 @@ def test_unreadable_pods_make_only_that_workload_unknown(  # type: ignore[no-unt
 ) -> None:
     s = shop.build(github)
     live_staging(clusters["staging"], s.merged)
-    flux_prod(clusters["prod"], f"main@sha1:{s.merged}")
-    seed(clusters["prod"], *k.rolled_out("shop", "shop", tag(s.merged)))
+    live_prod(clusters["prod"], s.merged)
     clusters["prod"].fail(r"/api/v1/namespaces/shop/pods", status=403)
 
     result = cli("where", "acme/shop#12", "--json")
@@ -528,8 +511,7 @@ def test_unreadable_flux_source_is_an_error_of_its_environment(  # type: ignore[
 ) -> None:
     s = shop.build(github)
     live_staging(clusters["staging"], s.merged)
-    flux_prod(clusters["prod"], f"main@sha1:{s.merged}")
-    seed(clusters["prod"], *k.rolled_out("shop", "shop", tag(s.merged)))
+    live_prod(clusters["prod"], s.merged)
     clusters["prod"].fail(r"/gitrepositories/", status=403)
 
     result = cli("where", "acme/shop#12", "--json")
