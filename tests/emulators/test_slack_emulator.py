@@ -341,7 +341,8 @@ async def test_socket_mode_round_trip(emu: SlackEmulator, socket_client: SocketM
     socket_client.message_listeners.append(on_frame)
     socket_client.socket_mode_request_listeners.append(on_request)
     await asyncio.wait_for(socket_client.connect(), 5)
-    assert emu.socket_connected
+    # The client's connect() returns before the emulator's thread has registered the socket.
+    await emu.wait_socket_connected()
 
     payload = slash_command_payload(response_url=emu.response_url(), text="ping")
     ack = await emu.socket_send(envelope_type="slash_commands", payload=payload)
