@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot import __version__
+from bot.app import serve
 from bot.config import ServiceMap, Settings, load_service_map, load_settings
 from bot.engine import open_engine
 from bot.errors import BadInput, ShiptraceError
@@ -46,6 +47,20 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument(
         "--json", action="store_true", help="print one JSON object (the trace contract)"
     )
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the Slack bot",
+        description="Run the Slack bot: HTTP on /slack/events, or Socket Mode when "
+        "SLACK_APP_TOKEN is set; /healthz and /readyz either way.",
+    )
+    serve.add_argument(
+        "--config", type=Path, help="service map (default: $SHIPTRACE_CONFIG or shiptrace.yaml)"
+    )
+    serve.add_argument("--host", help="address to listen on (default: $SHIPTRACE_HOST or 0.0.0.0)")
+    serve.add_argument(
+        "--port", type=int, help="port to listen on (default: $SHIPTRACE_PORT or 3000)"
+    )
     return parser
 
 
@@ -63,6 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             ref = parse_ref(args.ref, web_host(settings.github_api_url))
             services = load_service_map(args.config or settings.shiptrace_config)
             return asyncio.run(_where(settings, services, ref, args.json))
+        if args.command == "serve":
+            services = load_service_map(args.config or settings.shiptrace_config)
+            host = args.host or settings.shiptrace_host
+            port = settings.shiptrace_port if args.port is None else args.port
+            asyncio.run(serve(settings, services, host, port))
+            return 0
     except ShiptraceError as exc:
         print(f"shiptrace: {exc.message}", file=sys.stderr)
         if isinstance(exc, BadInput):

@@ -185,6 +185,9 @@ class Settings(BaseSettings):
     # Concurrent outside look-ups per answer.
     shiptrace_concurrency: int = 8
     shiptrace_log_level: str = "INFO"
+    # Followed messages: how often they are re-traced, and when following gives up.
+    shiptrace_follow_interval: int = Field(default=60, ge=10)
+    shiptrace_follow_max_hours: float = Field(default=24.0, gt=0)
 
 
 def load_settings() -> Settings:

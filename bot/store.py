@@ -55,6 +55,32 @@ def m002_first_seen(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m003_follows(db: sqlite_utils.Database) -> None:
+    # Shared messages that update themselves until the change is live, fails or times out.
+    # state: active -> ending (final reply about to be posted) -> ended.
+    db.table("follows").create(
+        {
+            "id": int,
+            "channel": str,
+            "ts": str,
+            "ref": str,
+            "followers": str,
+            "started_at": str,
+            "state": str,
+            "digest": str,
+            "updated_at": str,
+            "end_reason": str,
+            "ended_at": str,
+            "reply_ts": str,
+        },
+        pk="id",
+        not_null={"channel", "ts", "ref", "followers", "started_at", "state"},
+    )
+    db.table("follows").create_index(["channel", "ts"], unique=True)
+    db.table("follows").create_index(["state"])
+
+
 @dataclass(frozen=True)
 class CachedResponse:
     etag: str | None
@@ -95,8 +121,16 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def ping(self) -> bool:
+        """Whether the database answers (for /readyz)."""
+        try:
+            self.db.execute("select count(*) from follows").fetchone()
+        except sqlite3.Error:
+            return False
+        return True
+
     @contextmanager
-    def _guard(self) -> Iterator[None]:
+    def guard(self) -> Iterator[None]:
         try:
             yield
         except sqlite3.OperationalError as exc:
@@ -106,7 +140,7 @@ class Store:
 
     # -- HTTP revalidation cache --------------------------------------------------------
     def cached_response(self, url: str) -> CachedResponse | None:
-        with self._guard():
+        with self.guard():
             row = self.db.execute(
                 "select etag, last_modified, body from http_cache where url = ?", [url]
             ).fetchone()
@@ -119,7 +153,7 @@ class Store:
     ) -> None:
         if etag is None and last_modified is None:
             return
-        with self._guard():
+        with self.guard():
             self.db.table("http_cache").upsert(
                 {
                     "url": url,
@@ -133,12 +167,12 @@ class Store:
 
     # -- facts that never change ---------------------------------------------------------
     def fact(self, key: str) -> Any | None:
-        with self._guard():
+        with self.guard():
             row = self.db.execute("select value from facts where key = ?", [key]).fetchone()
         return None if row is None else json.loads(row[0])
 
     def remember(self, key: str, value: Any) -> None:
-        with self._guard():
+        with self.guard():
             self.db.table("facts").upsert(
                 {
                     "key": key,
@@ -161,7 +195,7 @@ class Store:
     ) -> datetime:
         """Record ``now`` as the first time this stage was seen in ``status`` unless known."""
         key = [repo.lower(), sha, environment, stage, status]
-        with self._guard():
+        with self.guard():
             row = self.db.execute(
                 "select seen_at from first_seen where repo=? and sha=? and environment=? "
                 "and stage=? and status=?",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,9 @@ import pytest
 from bot.cli import main
 from tests.emulators.github import GitHubEmulator
 from tests.emulators.kube import KubeEmulator, write_kubeconfig
+from tests.emulators.slack import SlackEmulator
 from tests.scenarios.fleet import TWO_ENVS
+from tests.scenarios.slackbot import SLACK_CONFIG, Clock
 
 CONFIG = """
 default_repo: acme/shop
@@ -91,3 +94,25 @@ def clusters(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[st
         monkeypatch.setenv("KUBECONFIG", str(workdir / "kubeconfig"))
         (workdir / "shiptrace.yaml").write_text(TWO_ENVS)
         yield emus
+
+
+@pytest.fixture
+def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackEmulator]:
+    # Bolt reads SLACK_* from the environment on its own (FACTS.md point 1).
+    for name in list(os.environ):
+        if name.startswith("SLACK_"):
+            monkeypatch.delenv(name)
+    with SlackEmulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def fleet(workdir: Path, clusters: dict[str, KubeEmulator]) -> dict[str, KubeEmulator]:
+    """The two clusters, with a config that also has Slack channels and a second service."""
+    (workdir / "shiptrace.yaml").write_text(SLACK_CONFIG)
+    return clusters
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()

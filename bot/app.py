@@ -1,0 +1,215 @@
+"""The composition root: build the engine, the Slack app, the web routes and the jobs, and run.
+
+Nothing connects at import time. ``running()`` builds everything from settings and tears it
+down in reverse; ``serve()`` runs it until SIGTERM / SIGINT. Slack reaches the bot over HTTP
+(``/slack/events``) or, when ``SLACK_APP_TOKEN`` is set, over Socket Mode; ``/healthz`` and
+``/readyz`` are served either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+import handlers
+from bot.config import ServiceMap, Settings
+from bot.engine import Engine, open_engine
+from bot.errors import ConfigError
+from bot.follows import Follows
+from bot.refs import web_host
+from bot.scheduler import IntervalJob, build_scheduler
+from bot.trace import Clock, utcnow
+from handlers.deps import Deps
+from handlers.follow import FollowJob
+
+log = logging.getLogger("shiptrace")
+
+SOCKET_CONNECT_TIMEOUT = 10.0
+
+
+@dataclass
+class Bot:
+    """A running bot; tests drive its jobs directly instead of waiting for the schedule."""
+
+    app: AsyncApp
+    engine: Engine
+    deps: Deps
+    follow_job: FollowJob
+    scheduler: AsyncIOScheduler
+    socket: AsyncSocketModeHandler | None
+    url: str  # base URL of the web server, e.g. http://127.0.0.1:3000
+
+    async def ready(self) -> dict[str, bool]:
+        checks = {"store": self.engine.store.ping()}
+        if self.socket is not None:
+            checks["slack_socket"] = await self.socket.client.is_connected()
+        return checks
+
+
+def slack_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client; 429s wait out Retry-After, 5xx and dropped connections retry."""
+    if settings.slack_bot_token is None:
+        raise ConfigError("SLACK_BOT_TOKEN is not set; see README 'Create the Slack app'")
+    token = settings.slack_bot_token.get_secret_value()
+    if not token.startswith("xoxb-"):
+        raise ConfigError("SLACK_BOT_TOKEN must be a bot token (xoxb-...)")
+    return AsyncWebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def build_app(settings: Settings, deps: Deps, client: AsyncWebClient) -> AsyncApp:
+    socket_mode = settings.slack_app_token is not None
+    secret = settings.slack_signing_secret
+    if not socket_mode and secret is None:
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET is not set; it is needed to check requests from Slack "
+            "(or set SLACK_APP_TOKEN for Socket Mode)"
+        )
+    app = AsyncApp(
+        client=client,
+        signing_secret=secret.get_secret_value() if secret is not None else "",
+        # Socket Mode envelopes come over an authenticated websocket, not signed HTTP.
+        request_verification_enabled=not socket_mode,
+    )
+    handlers.register(app, deps)
+    return app
+
+
+def _web_routes(web_app: web.Application, bot_ref: list[Bot]) -> None:
+    async def healthz(_request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def readyz(_request: web.Request) -> web.Response:
+        checks = await bot_ref[0].ready()
+        ok = all(checks.values())
+        return web.json_response({"ready": ok, "checks": checks}, status=200 if ok else 503)
+
+    web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/readyz", readyz)
+
+
+@asynccontextmanager
+async def running(
+    settings: Settings,
+    services: ServiceMap,
+    *,
+    host: str,
+    port: int,
+    clock: Clock = utcnow,
+    schedule: bool = True,
+) -> AsyncIterator[Bot]:
+    """Build and start the bot; stop everything on exit. ``schedule=False`` leaves jobs idle."""
+    client = slack_client(settings)
+    await _check_slack(client)
+    async with open_engine(settings, services, clock) as engine:
+        deps = Deps(
+            tracer=engine.tracer,
+            services=services,
+            follows=Follows(engine.store),
+            github_host=web_host(settings.github_api_url),
+            clock=clock,
+            follow_interval=timedelta(seconds=settings.shiptrace_follow_interval),
+            follow_max=timedelta(hours=settings.shiptrace_follow_max_hours),
+        )
+        app = build_app(settings, deps, client)
+        follow_job = FollowJob(deps, client)
+        scheduler = build_scheduler(
+            [IntervalJob("follow", follow_job.run, settings.shiptrace_follow_interval)]
+        )
+        socket_mode = settings.slack_app_token is not None
+        web_app = web.Application() if socket_mode else app.web_app(path="/slack/events")
+        bot_ref: list[Bot] = []
+        _web_routes(web_app, bot_ref)
+        runner = web.AppRunner(web_app, handle_signals=False, access_log=None)
+        await runner.setup()
+        socket: AsyncSocketModeHandler | None = None
+        try:
+            site = web.TCPSite(runner, host, port)
+            await site.start()
+            bound = runner.addresses[0]
+            bot = Bot(app, engine, deps, follow_job, scheduler, None, "")
+            bot.url = f"http://{_url_host(bound[0])}:{bound[1]}"
+            bot_ref.append(bot)
+            if settings.slack_app_token is not None:
+                app_token = settings.slack_app_token.get_secret_value()
+                socket = AsyncSocketModeHandler(app, app_token=app_token)
+                bot.socket = socket
+                await _connect(socket, client, app_token)
+            if schedule:
+                scheduler.start()
+            yield bot
+        finally:
+            if scheduler.running:
+                scheduler.shutdown(wait=False)
+            if socket is not None:
+                await socket.close_async()
+            await runner.cleanup()
+
+
+async def _check_slack(client: AsyncWebClient) -> None:
+    """Fail at start, with a clear message, rather than on the first command."""
+    try:
+        await client.auth_test()
+    except SlackApiError as exc:
+        raise ConfigError(
+            f"Slack refused SLACK_BOT_TOKEN ({exc.response.get('error')}); "
+            "copy the Bot User OAuth Token from the app's OAuth & Permissions page"
+        ) from None
+    except (TimeoutError, SlackClientError, OSError) as exc:
+        raise ConfigError(f"cannot reach Slack at {client.base_url} ({exc})") from None
+
+
+async def _connect(socket: AsyncSocketModeHandler, client: AsyncWebClient, app_token: str) -> None:
+    # The Socket Mode client retries a refused token forever; ask once first, to fail clearly.
+    try:
+        await client.apps_connections_open(app_token=app_token)
+    except SlackApiError as exc:
+        raise ConfigError(
+            f"Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}); it must be an "
+            "app-level token (xapp-...) with the connections:write scope"
+        ) from None
+    try:
+        await asyncio.wait_for(socket.connect_async(), SOCKET_CONNECT_TIMEOUT)
+    except (SlackClientError, OSError, TimeoutError) as exc:
+        raise ConfigError(f"cannot open a Socket Mode connection ({exc!r})") from None
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+async def serve(settings: Settings, services: ServiceMap, host: str, port: int) -> None:
+    """Run the bot until SIGTERM or SIGINT, then stop cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with running(settings, services, host=host, port=port) as bot:
+        mode = "Socket Mode" if bot.socket is not None else f"{bot.url}/slack/events"
+        log.info("shiptrace is serving (%s); health at %s/healthz", mode, bot.url)
+        await stop.wait()
+        log.info("shiptrace is stopping")

@@ -1,0 +1,21 @@
+"""What the Slack handlers need, built once by the composition root (``bot.app``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.config import ServiceMap
+from bot.follows import Follows
+from bot.trace import Clock, Tracer
+
+
+@dataclass(frozen=True)
+class Deps:
+    tracer: Tracer
+    services: ServiceMap
+    follows: Follows
+    github_host: str  # where PR / commit links point (github.com or an Enterprise host)
+    clock: Clock
+    follow_interval: timedelta
+    follow_max: timedelta

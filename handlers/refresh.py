@@ -1,0 +1,37 @@
+"""The Refresh button: trace again and show the new answer in place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.errors import ShiptraceError
+from bot.render.blocks import ACTION_REFRESH, trace_message
+from handlers.answers import digest, problem, shared_message, trace_for
+from handlers.clicks import click_from
+from handlers.deps import Deps
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    @app.action(ACTION_REFRESH)
+    async def refresh(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        click = click_from(body)
+        try:
+            trace = await trace_for(deps, click.ref, click.channel)
+        except ShiptraceError as exc:
+            # In place for the asker's own answer; privately for a message others see.
+            await respond(replace_original=click.ephemeral, **problem(exc, click.ref).kwargs())
+            return
+        if click.message_ts is None:
+            await respond(replace_original=True, **trace_message(trace).kwargs())
+            return
+        follow = deps.follows.get(click.channel, click.message_ts)
+        message = shared_message(trace, deps, follow, note=f"Refreshed by <@{click.user}>")
+        await client.chat_update(channel=click.channel, ts=click.message_ts, **message.kwargs())
+        if follow is not None:
+            deps.follows.updated(follow, digest(message), deps.clock())

@@ -1,0 +1,157 @@
+"""The bot, started as ``shiptrace serve`` starts it, against the Slack, GitHub and cluster emulators."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bot.app import Bot, running
+from bot.config import Settings, load_service_map
+from tests.emulators.slack import SlackEmulator
+from tests.emulators.slack_signing import block_actions_body, signed_headers, slash_command_body
+from tests.scenarios.fleet import TWO_ENVS
+
+SECRET = "test-signing-secret"
+DEPLOYS = "C0DEPLOYS"  # allowed: acme/shop, default repo acme/shop
+LOCKED = "C0LOCKED"  # repos: [] allows nothing
+ELSEWHERE = "C0RANDOM"  # not in the config: configured services only
+
+SLACK_CONFIG = (
+    TWO_ENVS
+    + """
+  - name: billing
+    repo: acme/billing
+    environments:
+      - name: staging
+slack:
+  channels:
+    C0DEPLOYS: {repos: ["acme/shop"], default_repo: acme/shop}
+    C0LOCKED: {repos: []}
+"""
+)
+
+
+@dataclass
+class Clock:
+    """The bot's clock, moved by the test."""
+
+    now: datetime = field(default_factory=lambda: datetime(2026, 11, 26, 10, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@asynccontextmanager
+async def start_bot(
+    workdir: Path, slack: SlackEmulator, clock: Clock, *, socket: bool = False
+) -> AsyncIterator[Bot]:
+    """The bot on 127.0.0.1:<free port>, jobs idle (tests run them), env from ``workdir``."""
+    settings = Settings(
+        slack_bot_token=slack.token,
+        slack_signing_secret=SECRET,
+        slack_api_url=slack.api_url,
+        slack_app_token=slack.app_token if socket else None,
+        shiptrace_follow_interval=60,
+        shiptrace_follow_max_hours=24,
+    )
+    services = load_service_map(workdir / "shiptrace.yaml")
+    async with running(
+        settings, services, host="127.0.0.1", port=0, clock=clock, schedule=False
+    ) as bot:
+        yield bot
+
+
+async def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+    async with aiohttp.ClientSession() as s, s.post(url, data=body, headers=headers) as r:
+        text = await r.text()
+        try:
+            return r.status, json.loads(text) if text else None
+        except json.JSONDecodeError:
+            return r.status, text
+
+
+async def get(url: str) -> tuple[int, Any]:
+    async with aiohttp.ClientSession() as s, s.get(url) as r:
+        return r.status, await r.json()
+
+
+async def where(
+    bot: Bot,
+    slack: SlackEmulator,
+    text: str,
+    *,
+    channel: str = DEPLOYS,
+    name: str = "r1",
+    user: str = "U0ALICE",
+) -> tuple[int, Any]:
+    """A correctly signed ``/where text``; returns the HTTP status and the ack body."""
+    body = slash_command_body(
+        text=text, channel_id=channel, user_id=user, response_url=slack.response_url(name)
+    )
+    return await post(f"{bot.url}/slack/events", body, signed_headers(SECRET, body))
+
+
+async def click(
+    bot: Bot,
+    slack: SlackEmulator,
+    action_id: str,
+    value: str,
+    *,
+    channel: str = DEPLOYS,
+    name: str = "a1",
+    user: str = "U0ALICE",
+    message_ts: str | None = None,
+) -> int:
+    """A signed button click, from an ephemeral answer or (with message_ts) a posted message."""
+    message = None
+    if message_ts is not None:
+        message = next(m for m in slack.messages(channel) if m["ts"] == message_ts)
+    body = block_actions_body(
+        action_id,
+        value,
+        channel,
+        user,
+        slack.response_url(name),
+        message_ts,
+        message=message,
+    )
+    status, _ = await post(f"{bot.url}/slack/events", body, signed_headers(SECRET, body))
+    return status
+
+
+def block_text(blocks: list[dict[str, Any]]) -> str:
+    """Every text a person sees in ``blocks``, joined by newlines."""
+    out: list[str] = []
+    for block in blocks:
+        text = block.get("text")
+        if isinstance(text, dict):
+            out.append(str(text.get("text", "")))
+        for element in block.get("elements", []) or []:
+            inner = element.get("text")
+            if isinstance(inner, dict):
+                out.append(str(inner.get("text", "")))
+            elif isinstance(inner, str):
+                out.append(inner)
+        for f in block.get("fields", []) or []:
+            out.append(str(f.get("text", "")))
+    return "\n".join(out)
+
+
+def buttons(blocks: list[dict[str, Any]]) -> dict[str, str]:
+    """action_id -> value of every button."""
+    return {
+        e["action_id"]: e.get("value", "")
+        for b in blocks
+        if b.get("type") == "actions"
+        for e in b.get("elements", [])
+    }

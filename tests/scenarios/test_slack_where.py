@@ -1,0 +1,279 @@
+"""`/where` in Slack: signed requests to the bot's HTTP endpoint, answers through response_url."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.emulators.github import GitHubEmulator
+from tests.emulators.kube import KubeEmulator
+from tests.emulators.slack import SlackEmulator
+from tests.emulators.slack_signing import signed_headers, slash_command_body
+from tests.scenarios import shop
+from tests.scenarios.fleet import live_prod, live_staging
+from tests.scenarios.slackbot import (
+    DEPLOYS,
+    ELSEWHERE,
+    LOCKED,
+    SECRET,
+    Clock,
+    block_text,
+    buttons,
+    post,
+    start_bot,
+    where,
+)
+
+
+@pytest.fixture
+def shop_live_in_staging(github: GitHubEmulator, fleet: dict[str, KubeEmulator]) -> shop.Shop:
+    s = shop.build(github)
+    shop.green_ci(github, s.merged)
+    live_staging(fleet["staging"], s.merged)
+    live_prod(fleet["prod"], s.base)
+    return s
+
+
+async def test_where_acks_then_answers_with_every_stage_and_its_kind(
+    workdir: Path, slack: SlackEmulator, clock: Clock, shop_live_in_staging: shop.Shop
+) -> None:
+    async with start_bot(workdir, slack, clock) as bot:
+        status, ack = await where(bot, slack, "acme/shop#12")
+        assert status == 200
+        assert ack["text"].startswith("Tracing acme/shop#12")
+
+        [answer] = await slack.wait_responses("r1")
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"].startswith("acme/shop#12: Live in staging")
+    seen = block_text(answer["blocks"])
+    assert "Add cart" in seen
+    for stage, kind in [
+        ("merge", "one-shot"),
+        ("CI", "one-shot"),
+        ("sync", "continuous"),
+        ("rollout", "continuous"),
+    ]:
+        assert stage.lower() in seen.lower() and kind in seen, (stage, seen)
+    assert seen.lower().count("continuous") == 4  # sync and rollout in two environments
+    assert "staging" in seen and "production" in seen
+    assert set(buttons(answer["blocks"])) == {
+        "shiptrace_refresh",
+        "shiptrace_share",
+        "shiptrace_follow",
+    }
+    assert set(buttons(answer["blocks"]).values()) == {"acme/shop#12"}
+    assert slack.calls_to("chat.postMessage") == []  # the answer is ephemeral
+
+
+async def test_the_ack_does_not_wait_for_github(
+    workdir: Path,
+    slack: SlackEmulator,
+    clock: Clock,
+    github: GitHubEmulator,
+    shop_live_in_staging: shop.Shop,
+) -> None:
+    github.stall(r"/pulls/12$", seconds=2, times=1)
+    async with start_bot(workdir, slack, clock) as bot:
+        started = time.monotonic()
+        status, ack = await where(bot, slack, "acme/shop#12")
+        acked_after = time.monotonic() - started
+        assert status == 200 and ack["text"].startswith("Tracing")
+        assert slack.responses("r1") == []  # GitHub is still stalled: the ack came first
+        [answer] = await slack.wait_responses("r1", timeout=10)
+    assert acked_after < 2  # the stall is 2 s; the ack needed none of it
+    assert "Live in staging" in answer["text"]
+
+
+@pytest.mark.parametrize("text", ["", "help", "  HELP "])
+async def test_help_and_empty_show_usage(
+    workdir: Path, slack: SlackEmulator, clock: Clock, fleet: Any, text: str, github: GitHubEmulator
+) -> None:
+    async with start_bot(workdir, slack, clock) as bot:
+        status, ack = await where(bot, slack, text)
+    assert status == 200
+    assert "owner/repo#123" in block_text(ack["blocks"])
+    assert github.requests == []
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("acme/shop#abc", "is not a PR or commit reference"),
+        ("https://gitlab.com/acme/shop/pull/1", "only links on"),
+        ("drop table", "is not a PR or commit reference"),
+    ],
+)
+async def test_a_bad_ref_gets_one_line_and_usage(
+    workdir: Path,
+    slack: SlackEmulator,
+    clock: Clock,
+    fleet: Any,
+    github: GitHubEmulator,
+    text: str,
+    reason: str,
+) -> None:
+    async with start_bot(workdir, slack, clock) as bot:
+        status, ack = await where(bot, slack, text)
+    assert status == 200
+    shown = ack["text"] + "\n" + block_text(ack["blocks"])
+    assert reason in shown
+    assert "owner/repo#123" in shown
+    assert "Traceback" not in shown
+    assert github.requests == []
+    assert slack.responses("r1") == []
+
+
+async def test_a_bare_number_uses_the_channel_default_repo(
+    workdir: Path, slack: SlackEmulator, clock: Clock, shop_live_in_staging: shop.Shop
+) -> None:
+    async with start_bot(workdir, slack, clock) as bot:
+        _, ack = await where(bot, slack, "12")
+        [answer] = await slack.wait_responses("r1")
+    assert ack["text"].startswith("Tracing 12")
+    assert answer["text"].startswith("acme/shop#12:")
+
+
+@pytest.mark.parametrize(
+    ("channel", "text", "named"),
+    [
+        (DEPLOYS, "acme/billing#1", "acme/billing"),  # configured, not allowed here
+        (DEPLOYS, "acme/secret#3", "acme/secret"),  # not configured at all
+        (LOCKED, "acme/shop#12", "acme/shop"),  # repos: [] allows nothing
+        (LOCKED, "3f2c1ab", "any repository"),  # a bare SHA has nowhere to look
+        (ELSEWHERE, "acme/secret#3", "acme/secret"),  # unlisted: configured services only
+    ],
+)
+async def test_a_repo_the_channel_may_not_see_is_refused_without_asking_github(
+    workdir: Path,
+    slack: SlackEmulator,
+    clock: Clock,
+    fleet: Any,
+    github: GitHubEmulator,
+    channel: str,
+    text: str,
+    named: str,
+) -> None:
+    async with start_bot(workdir, slack, clock) as bot:
+        status, ack = await where(bot, slack, text, channel=channel)
+    assert status == 200
+    shown = ack["text"] + "\n" + block_text(ack["blocks"])
+    assert f"<#{channel}> may not trace {named}" in shown
+    assert github.requests == []
+    assert slack.responses("r1") == []
+
+
+async def test_an_unlisted_channel_may_trace_configured_services(
+    workdir: Path, slack: SlackEmulator, clock: Clock, shop_live_in_staging: shop.Shop
+) -> None:
+    async with start_bot(workdir, slack, clock) as bot:
+        await where(bot, slack, "acme/shop#12", channel=ELSEWHERE)
+        [answer] = await slack.wait_responses("r1")
+    assert answer["text"].startswith("acme/shop#12:")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param(lambda body: signed_headers("wrong-secret", body), id="bad-signature"),
+        pytest.param(
+            lambda body: signed_headers(SECRET, body, timestamp=int(time.time()) - 301),
+            id="stale-timestamp",
+        ),
+        # Signed for one body, sent with another (a changed text field).
+        pytest.param(
+            lambda body: signed_headers(SECRET, body.replace(b"%2312", b"%2313")), id="tampered"
+        ),
+    ],
+)
+async def test_unsigned_requests_are_refused_before_any_handler(
+    workdir: Path,
+    slack: SlackEmulator,
+    clock: Clock,
+    fleet: Any,
+    github: GitHubEmulator,
+    headers: Any,
+) -> None:
+    body = slash_command_body(text="acme/shop#12", response_url=slack.response_url("r1"))
+    async with start_bot(workdir, slack, clock) as bot:
+        status, _ = await post(f"{bot.url}/slack/events", body, headers(body))
+    assert status == 401
+    assert github.requests == []
+    assert slack.responses("r1") == []
+
+
+async def test_a_github_outage_answers_that_every_stage_is_unknown(
+    workdir: Path,
+    slack: SlackEmulator,
+    clock: Clock,
+    github: GitHubEmulator,
+    shop_live_in_staging: shop.Shop,
+) -> None:
+    github.fail(r".*", status=502)
+    async with start_bot(workdir, slack, clock) as bot:
+        status, _ = await where(bot, slack, "acme/shop#12")
+        [answer] = await slack.wait_responses("r1", timeout=10)
+    assert status == 200
+    shown = answer["text"] + "\n" + block_text(answer["blocks"])
+    assert "GitHub could not be read" in shown
+    assert "unknown" in shown
+    assert buttons(answer["blocks"]) == {"shiptrace_refresh": "acme/shop#12"}
+    assert "Traceback" not in shown
+
+
+async def test_ci_unreadable_still_answers_with_ci_unknown(
+    workdir: Path,
+    slack: SlackEmulator,
+    clock: Clock,
+    github: GitHubEmulator,
+    shop_live_in_staging: shop.Shop,
+) -> None:
+    github.fail(r"/check-runs|/status$|/actions/runs", status=500)
+    async with start_bot(workdir, slack, clock) as bot:
+        await where(bot, slack, "acme/shop#12")
+        [answer] = await slack.wait_responses("r1", timeout=10)
+    shown = block_text(answer["blocks"])
+    assert ":grey_question:" in shown  # CI unknown
+    assert "Could not read" in shown
+    assert "live in staging" in answer["text"]
+
+
+async def test_an_unknown_pr_says_so_and_what_to_do(
+    workdir: Path, slack: SlackEmulator, clock: Clock, shop_live_in_staging: shop.Shop
+) -> None:
+    async with start_bot(workdir, slack, clock) as bot:
+        await where(bot, slack, "acme/shop#999")
+        [answer] = await slack.wait_responses("r1")
+    shown = answer["text"] + "\n" + block_text(answer["blocks"])
+    assert "no pull request #999" in shown
+    assert "Check the number" in shown
+
+
+async def test_an_unexpected_error_gets_an_apology_with_an_id(
+    workdir: Path,
+    slack: SlackEmulator,
+    clock: Clock,
+    fleet: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with start_bot(workdir, slack, clock) as bot:
+
+        @bot.app.command("/boom")
+        async def boom(ack: Any) -> None:
+            await ack()
+            # Fail after the ack went out, as a real listener does (after its first look-up);
+            # Bolt loses the ack when a listener fails within its 10 ms ack poll.
+            await asyncio.sleep(0.05)
+            raise RuntimeError("secret internals")
+
+        body = slash_command_body("/boom", response_url=slack.response_url("r1"))
+        status, _ = await post(f"{bot.url}/slack/events", body, signed_headers(SECRET, body))
+        [answer] = await slack.wait_responses("r1")
+    assert status == 200
+    assert answer["text"].startswith("Sorry, something went wrong")
+    assert "secret internals" not in answer["text"]
+    error_id = answer["text"].split("(error ")[1].split(")")[0]
+    assert any(error_id in r.getMessage() and r.exc_info for r in caplog.records)
