@@ -149,7 +149,13 @@ async def running(
         socket: AsyncSocketModeHandler | None = None
         try:
             site = web.TCPSite(runner, host, port)
-            await site.start()
+            try:
+                await site.start()
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot listen on {host}:{port} ({exc.strerror}); choose another address "
+                    "with --host/--port or SHIPTRACE_HOST/SHIPTRACE_PORT"
+                ) from None
             bound = runner.addresses[0]
             bot = Bot(app, engine, deps, follow_job, scheduler, None, "")
             bot.url = f"http://{_url_host(bound[0])}:{bound[1]}"

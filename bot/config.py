@@ -142,6 +142,20 @@ class ServiceMap(_Strict):
             raise ValueError(f"service names repeat: {', '.join(dupes)}")
         if self.default_repo is not None and self.service_for_repo(self.default_repo) is None:
             raise ValueError(f"default_repo {self.default_repo} is not a configured service's repo")
+        for channel_id, channel in self.slack.channels.items():
+            repo = channel.default_repo
+            if repo is None:
+                continue
+            if self.service_for_repo(repo) is None:
+                raise ValueError(
+                    f"slack.channels.{channel_id}.default_repo: {repo} is not a configured "
+                    "service's repo"
+                )
+            if not channel.allows(repo):
+                raise ValueError(
+                    f"slack.channels.{channel_id}.default_repo: {repo} is not allowed by the "
+                    "channel's repos"
+                )
         return self
 
     @property
@@ -161,7 +175,8 @@ class ServiceMap(_Strict):
 class Settings(BaseSettings):
     """Process settings, read from the environment at the edge (CLI / serve) only."""
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    # An empty NAME= (as in a copied .env file) means "not set", not "set to nothing".
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, env_ignore_empty=True)
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None

@@ -78,8 +78,11 @@ def problem(exc: ShiptraceError, ref_text: str) -> Message:
 
 def follow_note(follow: Follow, deps: Deps) -> str:
     people = ", ".join(f"<@{u}>" for u in follow.followers)
-    minutes = max(1, int(deps.follow_interval.total_seconds() // 60))
-    every = "every minute" if minutes == 1 else f"every {minutes} minutes"
+    seconds = int(deps.follow_interval.total_seconds())
+    if seconds % 60:
+        every = f"every {seconds} s"
+    else:
+        every = "every minute" if seconds == 60 else f"every {seconds // 60} minutes"
     return (
         f"Followed by {people}: updates {every} until it is live everywhere, "
         "a stage fails or following times out."
@@ -89,8 +92,11 @@ def follow_note(follow: Follow, deps: Deps) -> str:
 def shared_message(trace: Trace, deps: Deps, follow: Follow | None, note: str | None) -> Message:
     """The visible message in a channel: followed (updates itself) or a one-off share."""
     if follow is not None and follow.state is FollowState.ACTIVE:
+        # Follow stays offered: others can join; Stop following is for those who follow.
         return trace_message(
-            trace, buttons=(ACTION_REFRESH, ACTION_UNFOLLOW), note=follow_note(follow, deps)
+            trace,
+            buttons=(ACTION_REFRESH, ACTION_FOLLOW, ACTION_UNFOLLOW),
+            note=follow_note(follow, deps),
         )
     if follow is not None and follow.end_reason and follow.end_reason != "unfollowed":
         note = f"No longer followed: it {follow.end_reason}."

@@ -383,6 +383,9 @@ class SlackEmulator:
                 return web.Response(status=404, text="used_url")
             if sink.status != 200:
                 return web.Response(status=sink.status, text="error")
+            # Slack refuses a response whose blocks break Block Kit's rules, and shows nothing.
+            if body.get("blocks") and block_errors(body["blocks"]):
+                return web.Response(status=400, text="invalid_blocks")
             sink.bodies.append(body)
         return web.json_response({"ok": True})
 

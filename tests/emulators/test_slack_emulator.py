@@ -301,6 +301,14 @@ async def test_response_url_records_up_to_five_posts(emu: SlackEmulator) -> None
     assert emu.responses("other") == []
 
 
+async def test_response_url_refuses_invalid_blocks(emu: SlackEmulator) -> None:
+    hook = AsyncWebhookClient(emu.response_url("r1"))
+    too_many = [{"type": "divider"}] * 51
+    assert (await hook.send(text="x", blocks=too_many)).status_code == 400
+    assert (await hook.send(text="x", blocks=[{"type": "divider"}])).status_code == 200
+    assert len(emu.responses("r1")) == 1
+
+
 async def test_apps_connections_open_needs_the_app_token(emu: SlackEmulator) -> None:
     client = AsyncWebClient(base_url=emu.api_url)
     resp = await client.apps_connections_open(app_token=emu.app_token)

@@ -57,7 +57,11 @@ async def test_a_followed_message_updates_as_stages_change_and_ends_once_live(
     async with start_bot(workdir, slack, clock) as bot:
         ts = await follow_from_answer(bot, slack)
         [shared] = slack.messages(DEPLOYS)
-        assert set(buttons(shared["blocks"])) == {"shiptrace_refresh", "shiptrace_unfollow"}
+        assert set(buttons(shared["blocks"])) == {
+            "shiptrace_refresh",
+            "shiptrace_follow",
+            "shiptrace_unfollow",
+        }
         assert "Followed by <@U0ALICE>" in block_text(shared["blocks"])
 
         clock.advance(seconds=60)
@@ -201,30 +205,44 @@ async def test_a_rate_limited_update_is_retried_not_lost(
     assert "edited" in shared
 
 
-async def test_second_follower_and_stop_following(
+async def test_others_join_and_stop_following(
     workdir: Path, slack: SlackEmulator, clock: Clock, s: shop.Shop
 ) -> None:
     async with start_bot(workdir, slack, clock) as bot:
         ts = await follow_from_answer(bot, slack)
-        # Bob sees Alice's followed message, but it offers him Stop following only, so he
-        # follows it through its Follow button after Alice stops.
-        await click(bot, slack, "shiptrace_unfollow", "acme/shop#12", message_ts=ts, name="u1")
-        [note] = await slack.wait_responses("u1")
-        assert "no longer follow" in note["text"]
-        await slack.wait_calls("chat.update")
-        [shared] = [m for m in slack.messages(DEPLOYS) if m["ts"] == ts]
-        assert set(buttons(shared["blocks"])) == {"shiptrace_refresh", "shiptrace_follow"}
-        record = bot.deps.follows.get(DEPLOYS, ts)
-        assert record is not None and record.state is FollowState.ENDED
-
         await click(
             bot, slack, "shiptrace_follow", "acme/shop#12", message_ts=ts, user="U0BOB", name="b1"
         )
+        await slack.wait_calls("chat.update")
+        record = bot.deps.follows.get(DEPLOYS, ts)
+        assert record is not None and record.followers == ("U0ALICE", "U0BOB")
+        [shared] = [m for m in slack.messages(DEPLOYS) if m["ts"] == ts]
+        assert "Followed by <@U0ALICE>, <@U0BOB>" in block_text(shared["blocks"])
+
+        await click(bot, slack, "shiptrace_unfollow", "acme/shop#12", message_ts=ts, name="u1")
+        [note] = await slack.wait_responses("u1")
+        assert "no longer follow" in note["text"]
         await slack.wait_calls("chat.update", count=2)
         record = bot.deps.follows.get(DEPLOYS, ts)
         assert record is not None and record.followers == ("U0BOB",)
-        assert record.state is FollowState.ACTIVE
+
         clock.advance(hours=24)
         await bot.follow_job.run()
     [reply] = thread(slack, ts)
-    assert reply["text"].startswith("<@U0BOB> acme/shop#12")
+    assert reply["text"].startswith("<@U0BOB> acme/shop#12 is still on its way")
+
+
+async def test_the_last_follower_stopping_ends_following_quietly(
+    workdir: Path, slack: SlackEmulator, clock: Clock, s: shop.Shop
+) -> None:
+    async with start_bot(workdir, slack, clock) as bot:
+        ts = await follow_from_answer(bot, slack)
+        await click(bot, slack, "shiptrace_unfollow", "acme/shop#12", message_ts=ts, name="u1")
+        await slack.wait_calls("chat.update")
+        record = bot.deps.follows.get(DEPLOYS, ts)
+        assert record is not None and record.state is FollowState.ENDED
+        [shared] = [m for m in slack.messages(DEPLOYS) if m["ts"] == ts]
+        assert set(buttons(shared["blocks"])) == {"shiptrace_refresh", "shiptrace_follow"}
+        clock.advance(hours=24)
+        await bot.follow_job.run()
+    assert thread(slack, ts) == []

@@ -69,6 +69,30 @@ async def test_where_acks_then_answers_with_every_stage_and_its_kind(
     assert slack.calls_to("chat.postMessage") == []  # the answer is ephemeral
 
 
+async def test_forty_checks_still_render_within_block_kit_limits(
+    workdir: Path,
+    slack: SlackEmulator,
+    clock: Clock,
+    github: GitHubEmulator,
+    shop_live_in_staging: shop.Shop,
+) -> None:
+    for i in range(40):
+        github.add_check_run(
+            "acme/shop",
+            shop_live_in_staging.merged,
+            name=f"suite-{i:02d}",
+            conclusion="failure" if i == 37 else "success",
+            completed_at="2026-11-26T09:06:00Z",
+        )
+    async with start_bot(workdir, slack, clock) as bot:
+        await where(bot, slack, "acme/shop#12")
+        # The emulator, like Slack, refuses blocks that break Block Kit's limits.
+        [answer] = await slack.wait_responses("r1")
+    shown = block_text(answer["blocks"])
+    assert shown.index("suite-37") < shown.index("suite-00")  # the failed check first
+    assert "more" in shown and "/checks|see all>" in shown
+
+
 async def test_the_ack_does_not_wait_for_github(
     workdir: Path,
     slack: SlackEmulator,

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.config import parse_service_map
+from bot.config import load_settings, parse_service_map
 from bot.errors import ConfigError
 
 GOOD = """
@@ -72,6 +72,14 @@ def test_the_design_example_is_valid() -> None:
             ("drift: true", "drift: true, colour: red"),
             "slack.channels.C0DEPLOYS.colour: unknown key",
         ),
+        (
+            ("default_repo: acme/shop, drift", "default_repo: acme/gone, drift"),
+            "slack.channels.C0DEPLOYS.default_repo: acme/gone is not a configured",
+        ),
+        (
+            ('repos: ["acme/*"]', 'repos: ["acme/billing"]'),
+            "slack.channels.C0DEPLOYS.default_repo: acme/shop is not allowed",
+        ),
     ],
 )
 def test_bad_config_names_the_key_path(change: tuple[str, str], message: str) -> None:
@@ -100,3 +108,14 @@ def test_unusable_files(text: str, message: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_service_map(text)
     assert message in info.value.message
+
+
+def test_empty_environment_values_count_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A copied .env with blanks must not break start-up or switch Socket Mode on.
+    monkeypatch.setenv("SHIPTRACE_PORT", "")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "")
+    monkeypatch.setenv("GITHUB_APP_INSTALLATION_ID", "")
+    settings = load_settings()
+    assert settings.shiptrace_port == 3000
+    assert settings.slack_app_token is None
+    assert settings.github_app_installation_id is None
