@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
+from socket import gethostname
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -33,10 +36,15 @@ from bot.config import ServiceMap, Settings
 from bot.engine import Engine, open_engine
 from bot.errors import ConfigError
 from bot.follows import Follows
+from bot.incident_store import Incidents
+from bot.leader import Elector, leader_only
 from bot.refs import web_host
+from bot.scan import scan
 from bot.scheduler import IntervalJob, build_scheduler
+from bot.sources.lease import LeaseClient
 from bot.trace import Clock, utcnow
 from handlers.deps import Deps
+from handlers.drift import DriftJob
 from handlers.follow import FollowJob
 
 log = logging.getLogger("shiptrace")
@@ -52,9 +60,13 @@ class Bot:
     engine: Engine
     deps: Deps
     follow_job: FollowJob
+    drift_job: DriftJob
     scheduler: AsyncIOScheduler
     socket: AsyncSocketModeHandler | None
     url: str  # base URL of the web server, e.g. http://127.0.0.1:3000
+    elector: Elector | None = None  # None: one replica runs every job
+    # The jobs as the scheduler runs them (only on the Lease holder when there is a Lease).
+    jobs: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
 
     async def ready(self) -> dict[str, bool]:
         checks = {"store": self.engine.store.ping()}
@@ -130,6 +142,7 @@ async def running(
             tracer=engine.tracer,
             services=services,
             follows=Follows(engine.store),
+            incidents=Incidents(engine.store),
             github_host=web_host(settings.github_api_url),
             clock=clock,
             follow_interval=timedelta(seconds=settings.shiptrace_follow_interval),
@@ -137,9 +150,25 @@ async def running(
         )
         app = build_app(settings, deps, client)
         follow_job = FollowJob(deps, client)
-        scheduler = build_scheduler(
-            [IntervalJob("follow", follow_job.run, settings.shiptrace_follow_interval)]
+        drift_job = DriftJob(
+            deps,
+            client,
+            deps.incidents,
+            scanner=lambda: scan(engine.clusters, services),
+            grace=timedelta(seconds=settings.shiptrace_drift_grace),
+            cooldown=timedelta(seconds=settings.shiptrace_drift_cooldown),
         )
+        elector, lease = _elector(settings, engine)
+        jobs = [
+            IntervalJob("follow", follow_job.run, settings.shiptrace_follow_interval),
+            IntervalJob("drift", drift_job.run, settings.shiptrace_drift_interval),
+        ]
+        if elector is not None:
+            jobs = [
+                IntervalJob("leader", elector.run, elector.renew_every.total_seconds()),
+                *(IntervalJob(j.name, leader_only(elector, j.run), j.seconds) for j in jobs),
+            ]
+        scheduler = build_scheduler(jobs)
         socket_mode = settings.slack_app_token is not None
         web_app = web.Application() if socket_mode else app.web_app(path="/slack/events")
         bot_ref: list[Bot] = []
@@ -157,7 +186,8 @@ async def running(
                     "with --host/--port or SHIPTRACE_HOST/SHIPTRACE_PORT"
                 ) from None
             bound = runner.addresses[0]
-            bot = Bot(app, engine, deps, follow_job, scheduler, None, "")
+            bot = Bot(app, engine, deps, follow_job, drift_job, scheduler, None, "", elector)
+            bot.jobs = {job.name: job.run for job in jobs}
             bot.url = f"http://{_url_host(bound[0])}:{bound[1]}"
             bot_ref.append(bot)
             if settings.slack_app_token is not None:
@@ -166,14 +196,45 @@ async def running(
                 bot.socket = socket
                 await _connect(socket, client, app_token)
             if schedule:
+                if elector is not None:
+                    await elector.tick()  # lead (or not) from the first run on
                 scheduler.start()
             yield bot
         finally:
             if scheduler.running:
                 scheduler.shutdown(wait=False)
+            if elector is not None:
+                await elector.release()  # the next replica takes over at once
+            if lease is not None:
+                lease.close()
             if socket is not None:
                 await socket.close_async()
             await runner.cleanup()
+
+
+def _elector(settings: Settings, engine: Engine) -> tuple[Elector | None, LeaseClient | None]:
+    if not settings.shiptrace_lease_name:
+        return None, None
+    namespace = settings.shiptrace_lease_namespace or settings.pod_namespace or _own_namespace()
+    if namespace is None:
+        raise ConfigError(
+            "SHIPTRACE_LEASE_NAME is set but the Lease's namespace is unknown; "
+            "set SHIPTRACE_LEASE_NAMESPACE (or POD_NAMESPACE from the downward API)"
+        )
+    cluster = engine.clusters.client(settings.shiptrace_lease_context)
+    lease = LeaseClient(cluster.api, namespace, settings.shiptrace_lease_name)
+    # Two replicas with one identity would both lead: the suffix keeps restarts distinct.
+    identity = f"{settings.pod_name or gethostname()}_{uuid.uuid4().hex[:6]}"
+    duration = timedelta(seconds=settings.shiptrace_lease_seconds)
+    return Elector(lease, identity, duration, clock=engine.tracer.clock), lease
+
+
+def _own_namespace() -> str | None:
+    path = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
 
 
 async def _check_slack(client: AsyncWebClient) -> None:

@@ -1,14 +1,16 @@
 """The ``shiptrace`` command.
 
-Exit codes (DESIGN §4): 0 resolved (even when stages failed or a source was unreadable),
-2 bad input or config, 3 the change does not exist, 4 GitHub unreachable or auth refused.
-Errors are one line on stderr, never a traceback.
+Exit codes of ``where`` (DESIGN §4): 0 resolved (even when stages failed or a source was
+unreadable), 2 bad input or config, 3 the change does not exist, 4 GitHub unreachable or auth
+refused. ``drift``: 0 no drift, 1 drift found, 2 bad config, 4 no drift found but some
+environment could not be checked. Errors are one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 import uuid
@@ -18,13 +20,27 @@ from pathlib import Path
 from bot import __version__
 from bot.app import serve
 from bot.config import ServiceMap, Settings, load_service_map, load_settings
+from bot.drift import Finding, Unchecked
 from bot.engine import open_engine
 from bot.errors import BadInput, ShiptraceError
 from bot.refs import USAGE, Ref, parse_ref, web_host
 from bot.render.json import render_json
 from bot.render.text import render_text
+from bot.scan import scan
+from bot.sources.cluster import Clusters
+from bot.timefmt import format_time
 
 log = logging.getLogger("shiptrace")
+
+
+DRIFT_HELP = """\
+Scan every environment of every configured service once and print what drifts, one line
+per finding: "service/environment: subject: what — since <time or unknown>". No grace
+period: a rollout in progress shows up too. Environments that could not be checked (a
+cluster unreachable, a kind forbidden) are named on stderr.
+
+exit status: 0 no drift, 1 drift found, 2 bad config, 4 no drift found but some
+environment could not be checked"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +62,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     where.add_argument(
         "--json", action="store_true", help="print one JSON object (the trace contract)"
+    )
+
+    drift = sub.add_parser(
+        "drift",
+        help="print the drift found now, once",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=DRIFT_HELP,
+    )
+    drift.add_argument(
+        "--config", type=Path, help="service map (default: $SHIPTRACE_CONFIG or shiptrace.yaml)"
+    )
+    drift.add_argument(
+        "--json", action="store_true", help="print one JSON list of findings instead of lines"
     )
 
     serve = sub.add_parser(
@@ -78,6 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             ref = parse_ref(args.ref, web_host(settings.github_api_url))
             services = load_service_map(args.config or settings.shiptrace_config)
             return asyncio.run(_where(settings, services, ref, args.json))
+        if args.command == "drift":
+            services = load_service_map(args.config or settings.shiptrace_config)
+            return asyncio.run(_drift(settings, services, args.json))
         if args.command == "serve":
             services = load_service_map(args.config or settings.shiptrace_config)
             host = args.host or settings.shiptrace_host
@@ -108,6 +140,49 @@ async def _where(settings: Settings, services: ServiceMap, ref: Ref, as_json: bo
         trace = await engine.tracer.trace(ref)
     print(render_json(trace) if as_json else render_text(trace))
     return 0
+
+
+async def _drift(settings: Settings, services: ServiceMap, as_json: bool) -> int:
+    # Only the clusters are read: no database, no GitHub (cron-friendly).
+    clusters = Clusters(concurrency=settings.shiptrace_concurrency)
+    try:
+        findings, unchecked = await scan(clusters, services)
+    finally:
+        clusters.close()
+    if as_json:
+        print(json.dumps([finding_json(f) for f in findings], indent=2))
+    else:
+        for f in findings:
+            print(finding_line(f))
+    for u in unchecked:
+        print(unchecked_line(u), file=sys.stderr)
+    if findings:
+        return 1
+    return 4 if unchecked else 0
+
+
+def finding_line(f: Finding) -> str:
+    return f"{f.key}: {f.subject}: {f.summary} — since {format_time(f.since) or 'unknown'}"
+
+
+def unchecked_line(u: Unchecked) -> str:
+    return f"shiptrace: could not check {u.service}/{u.environment}: {u.message}"
+
+
+def finding_json(f: Finding) -> dict[str, object]:
+    return {
+        "service": f.service,
+        "environment": f.environment,
+        "stage": f.stage,
+        "kind": f.kind,
+        "subject": f.subject,
+        "summary": f.summary,
+        "desired": f.desired,
+        "actual": f.actual,
+        "resources": list(f.resources),
+        "since": format_time(f.since),
+        "links": [{"label": label, "url": url} for label, url in f.links],
+    }
 
 
 def run() -> None:

@@ -168,6 +168,16 @@ class ServiceMap(_Strict):
     def service_for_repo(self, repo: str) -> Service | None:
         return next((s for s in self.services if s.repo.lower() == repo.lower()), None)
 
+    def alert_channel(self, service: Service, environment: Environment) -> str | None:
+        """Where drift alerts for one environment go: its ``alert_channel``, else the first
+        channel with ``drift: true`` that may trace the service's repo."""
+        if environment.alert_channel:
+            return environment.alert_channel
+        for channel_id, channel in self.slack.channels.items():
+            if channel.drift and channel.allows(service.repo):
+                return channel_id
+        return None
+
     def services_for_repo(self, repo: str) -> list[Service]:
         return [s for s in self.services if s.repo.lower() == repo.lower()]
 
@@ -203,6 +213,19 @@ class Settings(BaseSettings):
     # Followed messages: how often they are re-traced, and when following gives up.
     shiptrace_follow_interval: int = Field(default=60, ge=10)
     shiptrace_follow_max_hours: float = Field(default=24.0, gt=0)
+    # Drift: how often to scan, how long a finding must last to open an incident, and how
+    # soon after reconciling the same drift reopens the same thread instead of a new one.
+    shiptrace_drift_interval: int = Field(default=60, ge=10)
+    shiptrace_drift_grace: int = Field(default=120, ge=0)
+    shiptrace_drift_cooldown: int = Field(default=1800, ge=0)
+    # Several replicas: only the holder of this Lease runs the scheduled jobs. Unset: one
+    # replica, no election. The namespace defaults to the pod's own (POD_NAMESPACE).
+    shiptrace_lease_name: str | None = None
+    shiptrace_lease_namespace: str | None = None
+    shiptrace_lease_context: str | None = None  # kubeconfig context; unset = current/in-cluster
+    shiptrace_lease_seconds: int = Field(default=15, ge=6)
+    pod_name: str | None = None  # this replica's identity in the Lease (downward API)
+    pod_namespace: str | None = None
 
 
 def load_settings() -> Settings:

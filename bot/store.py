@@ -81,6 +81,32 @@ def m003_follows(db: sqlite_utils.Database) -> None:
     db.table("follows").create_index(["state"])
 
 
+@migrations()
+def m004_incidents(db: sqlite_utils.Database) -> None:
+    # Drift incidents: pending -> opening (parent about to be posted) -> open -> resolved.
+    db.table("incidents").create(
+        {
+            "id": int,
+            "key": str,
+            "service": str,
+            "environment": str,
+            "state": str,
+            "first_seen": str,
+            "findings": str,
+            "fingerprint": str,
+            "channel": str,
+            "ts": str,
+            "opened_at": str,
+            "resolved_at": str,
+            "intent_at": str,
+        },
+        pk="id",
+        not_null={"key", "service", "environment", "state", "first_seen"},
+    )
+    db.table("incidents").create_index(["key"])
+    db.table("incidents").create_index(["state"])
+
+
 @dataclass(frozen=True)
 class CachedResponse:
     etag: str | None

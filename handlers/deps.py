@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from bot.config import ServiceMap
 from bot.follows import Follows
+from bot.incident_store import Incidents
 from bot.trace import Clock, Tracer
 
 
@@ -15,6 +16,7 @@ class Deps:
     tracer: Tracer
     services: ServiceMap
     follows: Follows
+    incidents: Incidents
     github_host: str  # where PR / commit links point (github.com or an Enterprise host)
     clock: Clock
     follow_interval: timedelta

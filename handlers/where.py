@@ -8,12 +8,29 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.access import policy_for
 from bot.errors import BadInput, ShiptraceError
+from bot.incidents import Incident
 from bot.refs import parse_ref
-from bot.render.blocks import trace_message, tracing_message, usage_message
+from bot.render.blocks import Message, trace_message, tracing_message, usage_message
+from bot.render.incident import drift_list_message
 from handlers.answers import problem, trace_for
 from handlers.deps import Deps
 
 HELP_WORDS = {"", "help", "-h", "--help", "?"}
+
+
+def open_drift(deps: Deps, channel: str) -> Message:
+    """The open incidents of the services this channel may trace (a local read: no I/O wait)."""
+    policy = policy_for(deps.services, channel)
+    visible = {s.name for s in deps.services.services if policy.allows(s.repo)}
+    incidents = [i for i in deps.incidents.open_ones() if i.service in visible]
+    return drift_list_message(incidents, deps.clock(), permalink)
+
+
+def permalink(inc: Incident) -> str | None:
+    if inc.channel is None or inc.ts is None:
+        return None
+    # Slack's archive links open the message (thread) in the app for whoever may see it.
+    return f"https://slack.com/archives/{inc.channel}/p{inc.ts.replace('.', '')}"
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -23,6 +40,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
         channel = str(command.get("channel_id") or "")
         if text.lower() in HELP_WORDS:
             await ack(**usage_message().kwargs())
+            return
+        if text.lower() == "drift":
+            await ack(**open_drift(deps, channel).kwargs())
             return
         # Parsing and the channel's permission are pure: a bad or refused question is answered
         # in the ack itself, and never reaches GitHub.

@@ -13,6 +13,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.model import Change, Item, Stage, Status, Trace
+from bot.render.mrkdwn import (
+    MAX_NAME,
+    clip,
+    context,
+    cut,
+    date_token,
+    escape,
+    link,
+    plain,
+    section,
+)
 from bot.timefmt import parse_time
 
 ACTION_REFRESH = "shiptrace_refresh"
@@ -41,8 +52,6 @@ MAX_TEXT = 3000
 MAX_ITEMS = 8
 # Caps on single user-controlled pieces, so one long value cannot crowd out the rest.
 MAX_DETAIL = 1000
-MAX_NAME = 200
-MAX_URL = 500
 FOLDED_DETAIL = 150
 
 
@@ -73,12 +82,12 @@ def trace_message(
         {
             "type": "header",
             "block_id": "shiptrace_header",
-            "text": _plain(_cut(f"{ref} · {title}" if title else ref, MAX_HEADER)),
+            "text": plain(cut(f"{ref} · {title}" if title else ref, MAX_HEADER)),
         },
-        _context("shiptrace_change", _change_line(trace, ref)),
+        context("shiptrace_change", _change_line(trace, ref)),
     ]
     tail: list[dict[str, Any]] = [
-        _section("shiptrace_where", f"*Where:* {_clip(trace.where, MAX_TEXT - 10)}")
+        section("shiptrace_where", f"*Where:* {clip(trace.where, MAX_TEXT - 10)}")
     ]
     if trace.errors:
         problems = "; ".join(
@@ -87,23 +96,21 @@ def trace_message(
             else f"{e.source}: {e.message}"
             for e in trace.errors
         )
-        tail.append(
-            _context("shiptrace_errors", "Could not read: " + _clip(problems, MAX_TEXT - 20))
-        )
+        tail.append(context("shiptrace_errors", "Could not read: " + clip(problems, MAX_TEXT - 20)))
     if note:
-        tail.append(_context("shiptrace_note", _cut(note, MAX_TEXT)))
+        tail.append(context("shiptrace_note", cut(note, MAX_TEXT)))
     if buttons:
         tail.append(_actions(buttons, change_ref(c)))
     room = MAX_BLOCKS - len(head) - len(tail)
     body = _stage_blocks(trace.stages, room)
-    text = f"{ref}: {_clip(trace.where, MAX_TEXT - len(ref) - 2)}"
+    text = f"{ref}: {clip(trace.where, MAX_TEXT - len(ref) - 2)}"
     return Message(text=text, blocks=head + body + tail)
 
 
 def tracing_message(ref_text: str) -> Message:
-    ref = _clip(ref_text.strip(), MAX_NAME) or "your change"
+    ref = clip(ref_text.strip(), MAX_NAME) or "your change"
     return Message(
-        text=f"Tracing {ref}…", blocks=[_section("shiptrace_tracing", f":mag: Tracing *{ref}*…")]
+        text=f"Tracing {ref}…", blocks=[section("shiptrace_tracing", f":mag: Tracing *{ref}*…")]
     )
 
 
@@ -119,16 +126,16 @@ USAGE = (
 
 def usage_message(reason: str | None = None) -> Message:
     blocks = (
-        [_section("shiptrace_reason", f":warning: {_clip(reason, MAX_NAME * 5)}")] if reason else []
+        [section("shiptrace_reason", f":warning: {clip(reason, MAX_NAME * 5)}")] if reason else []
     )
-    blocks.append(_section("shiptrace_usage", USAGE))
+    blocks.append(section("shiptrace_usage", USAGE))
     plain = "Usage: /where owner/repo#123 | #123 | PR URL | owner/repo@sha | sha | commit URL"
-    return Message(text=f"{_esc(reason)} {plain}" if reason else plain, blocks=blocks)
+    return Message(text=f"{escape(reason)} {plain}" if reason else plain, blocks=blocks)
 
 
 def problem_message(reason: str, *, next_step: str, retry_ref: str | None = None) -> Message:
-    problem, step = _clip(reason, MAX_TEXT // 2), _clip(next_step, MAX_TEXT // 2 - 20)
-    blocks = [_section("shiptrace_problem", f":warning: {problem}\n{step}")]
+    problem, step = clip(reason, MAX_TEXT // 2), clip(next_step, MAX_TEXT // 2 - 20)
+    blocks = [section("shiptrace_problem", f":warning: {problem}\n{step}")]
     if retry_ref is not None:
         blocks.append(_actions([ACTION_REFRESH], retry_ref))
     return Message(text=f"{problem} {step}", blocks=blocks)
@@ -136,10 +143,10 @@ def problem_message(reason: str, *, next_step: str, retry_ref: str | None = None
 
 def refusal_message(channel_id: str, target: str, next_step: str) -> Message:
     """This channel may not trace ``target``; the channel is a mention Slack renders by name."""
-    channel = f"<#{channel_id}>" if _CHANNEL_ID.fullmatch(channel_id) else _esc(channel_id)
-    reason = f"{channel} may not trace {_esc(_cut(target, MAX_NAME))}."
-    step = _clip(next_step, MAX_TEXT // 2)
-    blocks = [_section("shiptrace_problem", f":no_entry: {reason}\n{step}")]
+    channel = f"<#{channel_id}>" if _CHANNEL_ID.fullmatch(channel_id) else escape(channel_id)
+    reason = f"{channel} may not trace {escape(cut(target, MAX_NAME))}."
+    step = clip(next_step, MAX_TEXT // 2)
+    blocks = [section("shiptrace_problem", f":no_entry: {reason}\n{step}")]
     return Message(text=f"{reason} {step}", blocks=blocks)
 
 
@@ -157,7 +164,7 @@ def _stage_blocks(stages: Sequence[Stage], room: int) -> list[dict[str, Any]]:
         if s.environment is not None:
             envs.setdefault(s.environment, []).append(s)
     groups = list(envs.items())
-    blocks = [_section(f"shiptrace_stage_{n}", _stage_text(s)) for n, s in enumerate(loose)]
+    blocks = [section(f"shiptrace_stage_{n}", _stage_text(s)) for n, s in enumerate(loose)]
     # Show as many environments in full as fit; pack the rest into as few sections as needed.
     for full in range(len(groups), -1, -1):
         expanded = [b for n, g in enumerate(groups[:full]) for b in _env_blocks(n, *g)]
@@ -167,41 +174,39 @@ def _stage_blocks(stages: Sequence[Stage], room: int) -> list[dict[str, Any]]:
     blocks += expanded + folded
     if len(blocks) > room:  # only for absurd traces: say so rather than have Slack reject it
         blocks = blocks[: room - 1]
-        blocks.append(_context("shiptrace_cut", "Too many stages to show; run `shiptrace where`."))
+        blocks.append(context("shiptrace_cut", "Too many stages to show; run `shiptrace where`."))
     return blocks
 
 
 def _env_blocks(n: int, env: str, stages: list[Stage]) -> list[dict[str, Any]]:
-    label = _context(f"shiptrace_env_{n}", f"*{_clip(env, MAX_NAME)}*")
+    label = context(f"shiptrace_env_{n}", f"*{clip(env, MAX_NAME)}*")
     return [label] + [
-        _section(f"shiptrace_env_{n}_stage_{i}", _stage_text(s)) for i, s in enumerate(stages)
+        section(f"shiptrace_env_{n}_stage_{i}", _stage_text(s)) for i, s in enumerate(stages)
     ]
 
 
 def _folded_blocks(groups: list[tuple[str, list[Stage]]]) -> list[dict[str, Any]]:
     lines: list[str] = []
     for env, stages in groups:
-        lines.append(f"*{_clip(env, MAX_NAME)}*")
-        lines += [_stage_head(s, _clip(s.detail, FOLDED_DETAIL)) for s in stages]
+        lines.append(f"*{clip(env, MAX_NAME)}*")
+        lines += [_stage_head(s, clip(s.detail, FOLDED_DETAIL)) for s in stages]
     texts: list[str] = []
     for line in lines:  # every line is far below MAX_TEXT, so packing always terminates
         if texts and len(texts[-1]) + 1 + len(line) <= MAX_TEXT:
             texts[-1] += "\n" + line
         else:
             texts.append(line)
-    return [_section(f"shiptrace_folded_{n}", t) for n, t in enumerate(texts)]
+    return [section(f"shiptrace_folded_{n}", t) for n, t in enumerate(texts)]
 
 
 def _stage_head(stage: Stage, detail: str = "") -> str:
     when = parse_time(stage.finished_at or stage.started_at)
     parts = [
-        f"{EMOJI[stage.status]} *{_esc(stage.id)}*",
+        f"{EMOJI[stage.status]} *{escape(stage.id)}*",
         f"_{stage.kind.value}_",
         stage.status.value,
-        f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|{when:%Y-%m-%d %H:%M} UTC>"
-        if when
-        else "",
-        _link(stage.url, "details") if stage.url else "",
+        date_token(when) if when else "",
+        link(stage.url, "details") if stage.url else "",
         detail,
     ]
     return " · ".join(p for p in parts if p)
@@ -212,7 +217,7 @@ def _stage_text(stage: Stage) -> str:
     items = sorted(stage.items, key=lambda i: i.status is not Status.FAILED)
     head = _stage_head(stage)
     reserve = len(_more(len(items), stage.url)) + 1 if items else 0
-    detail = _clip(stage.detail, min(MAX_DETAIL, MAX_TEXT - len(head) - reserve - 1))
+    detail = clip(stage.detail, min(MAX_DETAIL, MAX_TEXT - len(head) - reserve - 1))
     text = f"{head}\n{detail}" if detail else head
     shown = 0
     for item in items[:MAX_ITEMS]:
@@ -227,12 +232,12 @@ def _stage_text(stage: Stage) -> str:
 
 
 def _item_line(item: Item) -> str:
-    name = _link(item.url, item.name) if item.url else _clip(item.name, MAX_NAME)
-    return f"• {EMOJI[item.status]} {name} — {_clip(item.conclusion or item.status.value, 50)}"
+    name = link(item.url, item.name) if item.url else clip(item.name, MAX_NAME)
+    return f"• {EMOJI[item.status]} {name} — {clip(item.conclusion or item.status.value, 50)}"
 
 
 def _more(hidden: int, url: str | None) -> str:
-    return f"+{hidden} more — {_link(url, 'see all')}" if url else f"+{hidden} more"
+    return f"+{hidden} more — {link(url, 'see all')}" if url else f"+{hidden} more"
 
 
 # --- small pieces ---------------------------------------------------------------------------
@@ -248,51 +253,11 @@ def _change_line(trace: Trace, ref: str) -> str:
     c = trace.change
     parts = [
         f"*{c.state.value}*",
-        f"by {_clip(c.author, MAX_NAME)}" if c.author else "",
-        _link(c.url, ref) if c.url else _esc(ref),
-        f"service *{_clip(trace.service, MAX_NAME)}*" if trace.service else "",
+        f"by {clip(c.author, MAX_NAME)}" if c.author else "",
+        link(c.url, ref) if c.url else escape(ref),
+        f"service *{clip(trace.service, MAX_NAME)}*" if trace.service else "",
     ]
     return " · ".join(p for p in parts if p)
-
-
-def _esc(text: str) -> str:
-    """Slack's three control characters; everything else is shown as is."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _clip(text: str, limit: int) -> str:
-    """Escape, then cut to `limit` chars with '…', never through the middle of an entity."""
-    out = _esc(text)
-    if len(out) <= limit:
-        return out
-    cut = out[: max(limit - 1, 0)]
-    amp = cut.rfind("&")  # after escaping, every '&' starts an entity
-    if amp != -1 and ";" not in cut[amp:]:
-        cut = cut[:amp]
-    return cut + "…"
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _link(url: str, label: str) -> str:
-    if len(url) > MAX_URL:  # an absurd URL would eat the section's budget: show the label only
-        return _clip(label, MAX_NAME)
-    # A '|' or '>' in the URL would end the link early.
-    return f"<{_esc(url).replace('|', '%7C')}|{_clip(label, MAX_NAME)}>"
-
-
-def _plain(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text, "emoji": True}
-
-
-def _section(block_id: str, text: str) -> dict[str, Any]:
-    return {"type": "section", "block_id": block_id, "text": {"type": "mrkdwn", "text": text}}
-
-
-def _context(block_id: str, text: str) -> dict[str, Any]:
-    return {"type": "context", "block_id": block_id, "elements": [{"type": "mrkdwn", "text": text}]}
 
 
 def _actions(actions: Sequence[str], value: str) -> dict[str, Any]:
@@ -301,7 +266,7 @@ def _actions(actions: Sequence[str], value: str) -> dict[str, Any]:
         button: dict[str, Any] = {
             "type": "button",
             "action_id": action,
-            "text": _plain(BUTTONS[action]),
+            "text": plain(BUTTONS[action]),
             "value": value,
         }
         if action == ACTION_FOLLOW:

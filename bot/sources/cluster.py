@@ -9,6 +9,7 @@ thread pool. Retries of transient failures are urllib3's, configured on the clie
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -44,10 +45,23 @@ GITOPS: dict[str, tuple[str, str]] = {
     "HelmChart": ("source.toolkit.fluxcd.io", "helmcharts"),
     "Bucket": ("source.toolkit.fluxcd.io", "buckets"),
 }
+# Kinds a drift scan lists across all namespaces: group, version (None = the newest served
+# one, found by discovery), plural.
+LISTABLE: dict[str, tuple[str, str | None, str]] = {
+    **{kind: (group, None, plural) for kind, (group, plural) in GITOPS.items()},
+    **WORKLOADS,
+    "ReplicaSet": ("apps", "v1", "replicasets"),
+    "Pod": ("", "v1", "pods"),
+}
+PAGE_SIZE = 500
 
 
 class NotFound(KubernetesError):
     """The object does not exist (the cluster itself answered)."""
+
+
+class Unreachable(KubernetesError):
+    """The cluster did not answer at all (connection refused, timed out, TLS failure)."""
 
 
 class ClusterClient:
@@ -101,8 +115,42 @@ class ClusterClient:
             _path(group, version, plural, namespace, name), f"{kind} {namespace}/{name}"
         )
 
+    async def list_kind(self, kind: str, page_size: int = PAGE_SIZE) -> list[dict[str, Any]]:
+        """Every object of one kind in all namespaces, ``page_size`` per request (``limit`` /
+        ``continue``). A GitOps kind is listed at the newest version of its group that serves
+        it (a group's kinds may move to a new version at different times). Items carry
+        ``apiVersion`` and ``kind`` (a built-in list leaves them out). A kind the cluster does
+        not serve (CRD not installed) raises :class:`NotFound`."""
+        group, version, plural = LISTABLE[kind]
+        versions = [version] if version else await self.served_versions(group, kind)
+        *newer, oldest = versions
+        for v in newer:
+            with contextlib.suppress(NotFound):
+                return await self._list_all(group, v, plural, kind, page_size)
+        return await self._list_all(group, oldest, plural, kind, page_size)
+
+    async def _list_all(
+        self, group: str, version: str, plural: str, kind: str, page_size: int
+    ) -> list[dict[str, Any]]:
+        api_version = f"{group}/{version}" if group else version
+        path = f"/apis/{group}/{version}/{plural}" if group else f"/api/{version}/{plural}"
+        items: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            query = {"limit": str(page_size)} | ({"continue": token} if token else {})
+            body = await self._call(path, query, f"{kind} objects")
+            for item in body.get("items") or []:
+                items.append({"apiVersion": api_version, "kind": kind, **item})
+            token = (body.get("metadata") or {}).get("continue") or None
+            if token is None:
+                return items
+
     async def preferred_version(self, group: str, kind: str) -> str:
         """The newest served version of an API group (discovery, once per cluster)."""
+        return (await self.served_versions(group, kind))[0]
+
+    async def served_versions(self, group: str, kind: str) -> list[str]:
+        """The versions an API group serves, newest first (discovery, once per cluster)."""
         async with self._discovery_lock:
             if not self._versions:
                 body = await self._call("/apis", {}, "API discovery")
@@ -114,7 +162,7 @@ class ClusterClient:
             raise NotFound(
                 f"cluster '{self.label}' does not serve {group} (is the {kind} CRD installed?)"
             )
-        return versions[0]
+        return list(versions)
 
     # -- transport -----------------------------------------------------------------------
     async def _call(self, path: str, query: dict[str, str], what: str) -> dict[str, Any]:
@@ -135,7 +183,7 @@ class ClusterClient:
         except ApiException as exc:
             raise self._api_error(exc.status, what) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise KubernetesError(
+            raise Unreachable(
                 f"cluster '{self.label}' at {self.server} is unreachable ({network_reason(exc)})"
             ) from None
         if not 200 <= response.status <= 299:

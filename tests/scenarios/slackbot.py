@@ -32,7 +32,7 @@ SLACK_CONFIG = (
       - name: staging
 slack:
   channels:
-    C0DEPLOYS: {repos: ["acme/shop"], default_repo: acme/shop}
+    C0DEPLOYS: {repos: ["acme/shop"], default_repo: acme/shop, drift: true}
     C0LOCKED: {repos: []}
 """
 )
@@ -53,16 +53,18 @@ class Clock:
 
 @asynccontextmanager
 async def start_bot(
-    workdir: Path, slack: SlackEmulator, clock: Clock, *, socket: bool = False
+    workdir: Path, slack: SlackEmulator, clock: Clock, *, socket: bool = False, **overrides: Any
 ) -> AsyncIterator[Bot]:
-    """The bot on 127.0.0.1:<free port>, jobs idle (tests run them), env from ``workdir``."""
-    settings = Settings(
+    """The bot on 127.0.0.1:<free port>, jobs idle (tests run them), env from ``workdir``;
+    ``overrides`` are more settings (e.g. ``shiptrace_db``)."""
+    settings = Settings(  # type: ignore[call-arg]
         slack_bot_token=slack.token,
         slack_signing_secret=SECRET,
         slack_api_url=slack.api_url,
         slack_app_token=slack.app_token if socket else None,
         shiptrace_follow_interval=60,
         shiptrace_follow_max_hours=24,
+        **overrides,
     )
     services = load_service_map(workdir / "shiptrace.yaml")
     async with running(

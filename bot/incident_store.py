@@ -1,0 +1,172 @@
+"""The ``incidents`` table: drift incidents across restarts (see ``bot.incidents``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.drift import Finding
+from bot.incidents import Incident, IncidentState, fingerprint
+from bot.store import Store
+
+
+class Incidents:
+    """The ``incidents`` table. Each call is one statement on the event loop's thread."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.table = store.db.table("incidents")
+
+    def current(self) -> list[Incident]:
+        """Every incident not resolved, and the latest resolved one of each key."""
+        with self.store.guard():
+            rows = list(
+                self.table.rows_where(
+                    "state != 'resolved' or id in (select max(id) from incidents group by key)",
+                    order_by="id",
+                )
+            )
+        return [_incident(r) for r in rows]
+
+    def open_ones(self) -> list[Incident]:
+        return [i for i in self.current() if i.state in (IncidentState.OPEN, IncidentState.OPENING)]
+
+    def get(self, incident_id: int) -> Incident:
+        with self.store.guard():
+            row = self.table.get(incident_id)
+        return _incident(row)
+
+    def track(self, key: str, findings: tuple[Finding, ...], since: datetime) -> Incident:
+        """A new pending episode."""
+        service, environment = key.split("/", 1)
+        with self.store.guard():
+            self.table.insert(
+                {
+                    "key": key,
+                    "service": service,
+                    "environment": environment,
+                    "state": IncidentState.PENDING.value,
+                    "first_seen": _iso(since),
+                    "findings": _dump(findings),
+                    "fingerprint": fingerprint(findings),
+                }
+            )
+            new_id = self.table.last_pk
+        return self.get(int(str(new_id)))
+
+    def revive(self, inc: Incident, findings: tuple[Finding, ...], since: datetime) -> Incident:
+        """A resolved incident drifting again within the cooldown: pending, same thread."""
+        self._set(
+            inc,
+            state=IncidentState.PENDING.value,
+            first_seen=_iso(since),
+            findings=_dump(findings),
+            fingerprint=fingerprint(findings),
+        )
+        return self.get(inc.id)
+
+    def keep(self, inc: Incident, findings: tuple[Finding, ...]) -> None:
+        self._set(inc, findings=_dump(findings))
+
+    def opening(self, inc: Incident, channel: str | None, now: datetime) -> Incident:
+        self._set(inc, state=IncidentState.OPENING.value, channel=channel, intent_at=_iso(now))
+        return self.get(inc.id)
+
+    def opened(
+        self, inc: Incident, findings: tuple[Finding, ...], ts: str | None, now: datetime
+    ) -> None:
+        self._set(
+            inc,
+            state=IncidentState.OPEN.value,
+            ts=ts or inc.ts,
+            opened_at=_iso(now),
+            findings=_dump(findings),
+            fingerprint=fingerprint(findings),
+        )
+
+    def told(self, inc: Incident, findings: tuple[Finding, ...]) -> None:
+        self._set(inc, findings=_dump(findings), fingerprint=fingerprint(findings))
+
+    def forget(self, inc: Incident) -> None:
+        if inc.has_thread:  # a reopened incident that calmed down again: resolved as it was
+            self._set(inc, state=IncidentState.RESOLVED.value)
+            return
+        with self.store.guard():
+            self.table.delete(inc.id)
+
+    def resolved(self, inc: Incident, now: datetime) -> None:
+        self._set(inc, state=IncidentState.RESOLVED.value, resolved_at=_iso(now))
+
+    def _set(self, inc: Incident, **values: Any) -> None:
+        with self.store.guard():
+            self.table.update(inc.id, values)
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat()
+
+
+def _time(value: object) -> datetime | None:
+    return datetime.fromisoformat(str(value)) if value else None
+
+
+def _dump(findings: Iterable[Finding]) -> str:
+    out = []
+    for f in findings:
+        out.append(
+            {
+                "service": f.service,
+                "environment": f.environment,
+                "stage": f.stage,
+                "kind": f.kind,
+                "subject": f.subject,
+                "summary": f.summary,
+                "desired": f.desired,
+                "actual": f.actual,
+                "resources": list(f.resources),
+                "since": _iso(f.since) if f.since else None,
+                "links": [list(link) for link in f.links],
+            }
+        )
+    return json.dumps(out, separators=(",", ":"))
+
+
+def _load(text: str) -> tuple[Finding, ...]:
+    return tuple(
+        Finding(
+            service=d["service"],
+            environment=d["environment"],
+            stage=d["stage"],
+            kind=d["kind"],
+            subject=d["subject"],
+            summary=d["summary"],
+            desired=d["desired"],
+            actual=d["actual"],
+            resources=tuple(d["resources"]),
+            since=_time(d["since"]),
+            links=tuple((str(a), str(b)) for a, b in d["links"]),
+        )
+        for d in json.loads(text or "[]")
+    )
+
+
+def _incident(row: Mapping[str, Any]) -> Incident:
+    first_seen = _time(row["first_seen"])
+    assert first_seen is not None
+    return Incident(
+        id=int(row["id"]),
+        key=str(row["key"]),
+        service=str(row["service"]),
+        environment=str(row["environment"]),
+        state=IncidentState(str(row["state"])),
+        first_seen=first_seen,
+        findings=_load(str(row["findings"] or "")),
+        fingerprint=str(row["fingerprint"] or ""),
+        channel=str(row["channel"]) if row.get("channel") else None,
+        ts=str(row["ts"]) if row.get("ts") else None,
+        opened_at=_time(row.get("opened_at")),
+        resolved_at=_time(row.get("resolved_at")),
+        intent_at=_time(row.get("intent_at")),
+    )

@@ -1,0 +1,140 @@
+"""Slack messages for drift incidents: the parent, its thread replies, and ``/where drift``. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.drift import Finding
+from bot.incidents import Incident, duration_words
+from bot.render.blocks import Message
+from bot.render.mrkdwn import MAX_NAME, clip, context, cut, date_token, link, plain, section
+
+INCIDENT_EVENT = "shiptrace_drift_incident"
+MAX_FINDINGS = 10
+MAX_RESOURCES = 8
+
+
+def incident_metadata(inc: Incident, *, resolved: bool = False) -> dict[str, Any]:
+    """Names the incident in the parent message, so a restart (or another replica taking
+    over) finds what was posted instead of posting it again."""
+    return {
+        "event_type": INCIDENT_EVENT,
+        "event_payload": {
+            "incident": inc.id,
+            "key": inc.key,
+            "state": "resolved" if resolved else "open",
+            "fingerprint": inc.fingerprint,
+        },
+    }
+
+
+def incident_message(
+    inc: Incident, findings: Sequence[Finding], *, resolved_after: timedelta | None = None
+) -> Message:
+    """The parent message: open (what drifts, desired vs actual, since when) or resolved."""
+    where = f"{inc.service} in {inc.environment}"
+    if resolved_after is not None:
+        head = f"Resolved: {where}"
+        status = f":white_check_mark: Reconciled after {duration_words(resolved_after)}."
+        fallback = f"Drift resolved: {where}, reconciled after {duration_words(resolved_after)}"
+    else:
+        head = f"Drift: {where}"
+        status = f":warning: Drifting since {date_token(inc.first_seen)}."
+        fallback = f"Drift: {where}: " + "; ".join(f.summary for f in findings[:3])
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "block_id": "drift_header", "text": plain(cut(head, 150))},
+        section("drift_status", status),
+    ]
+    shown = list(findings[:MAX_FINDINGS])
+    for n, finding in enumerate(shown):
+        blocks.append(section(f"drift_finding_{n}", _finding_text(finding, resolved_after)))
+    if len(findings) > len(shown):
+        blocks.append(context("drift_more", f"+{len(findings) - len(shown)} more findings"))
+    blocks.append(
+        context(
+            "drift_context",
+            f"Continuous stages drift when the cluster no longer matches what Git says; "
+            f"incident {inc.id} · `{clip(inc.key, MAX_NAME)}`",
+        )
+    )
+    return Message(text=cut(fallback, 3000), blocks=blocks)
+
+
+def _finding_text(f: Finding, resolved_after: timedelta | None) -> str:
+    emoji = ":white_check_mark:" if resolved_after is not None else ":warning:"
+    lines = [
+        f"{emoji} *{clip(f.stage, 40)}* · _continuous_ · {clip(f.subject, MAX_NAME)}",
+        clip(f.summary, 500),
+    ]
+    if f.desired or f.actual:
+        lines.append(
+            f"Desired: {clip(f.desired or 'unknown', 300)} · Actual: {clip(f.actual or 'unknown', 300)}"
+        )
+    if f.resources:
+        names = ", ".join(clip(r, 150) for r in f.resources[:MAX_RESOURCES])
+        more = len(f.resources) - MAX_RESOURCES
+        lines.append(f"Resources: {names}" + (f" (+{more} more)" if more > 0 else ""))
+    if f.links:
+        lines.append(" · ".join(link(url, label) for label, url in f.links[:5]))
+    return "\n".join(lines)[:3000]
+
+
+def update_text(before: Sequence[Finding], now: Sequence[Finding]) -> str:
+    """One thread reply for a material change: what is new, what is gone."""
+    old = {(f.kind, f.subject, f.summary) for f in before}
+    new = {(f.kind, f.subject, f.summary) for f in now}
+    lines = ["Changed:"]
+    lines += [f"• now: {clip(s, 300)} ({clip(subj, 150)})" for _, subj, s in sorted(new - old)]
+    lines += [f"• no longer: {clip(s, 300)}" for _, _, s in sorted(old - new)]
+    for f in now:
+        before_res = next((b.resources for b in before if b.subject == f.subject), ())
+        added = sorted(set(f.resources) - set(before_res))
+        if added:
+            lines.append(f"• also drifting in {clip(f.subject, 150)}: {', '.join(added[:10])}")
+    return "\n".join(lines)[:3000]
+
+
+def still_text(findings: Sequence[Finding]) -> str:
+    summary = "; ".join(clip(f.summary, 300) for f in findings[:5])
+    return f":warning: Still drifting, now: {summary}"[:3000]
+
+
+def reopened_text(findings: Sequence[Finding]) -> str:
+    summary = "; ".join(clip(f.summary, 300) for f in findings[:5])
+    return f":warning: Drifting again: {summary}"[:3000]
+
+
+def reconciled_text(after: timedelta) -> str:
+    return f":white_check_mark: Reconciled after {duration_words(after)}."
+
+
+def drift_list_message(
+    incidents: Sequence[Incident], now: datetime, permalink: Any = None
+) -> Message:
+    """``/where drift``: the open incidents this channel may see."""
+    if not incidents:
+        return Message(
+            text="No open drift incidents.",
+            blocks=[section("drift_none", ":white_check_mark: No open drift incidents.")],
+        )
+    lines = []
+    for inc in incidents[:40]:
+        summary = "; ".join(f.summary for f in inc.findings[:2]) or "drifting"
+        thread = permalink(inc) if permalink is not None else None
+        where = link(thread, "thread") if thread else ""
+        lines.append(
+            f":warning: *{clip(inc.key, MAX_NAME)}* — {clip(summary, 300)} — since "
+            f"{date_token(inc.first_seen)} ({duration_words(now - inc.first_seen)}) {where}".rstrip()
+        )
+    if len(incidents) > 40:
+        lines.append(f"+{len(incidents) - 40} more")
+    blocks = [
+        section("drift_list_head", f"*{len(incidents)} open drift incident(s)*"),
+        *(
+            section(f"drift_list_{n}", "\n".join(lines[i : i + 10]))
+            for n, i in enumerate(range(0, len(lines), 10))
+        ),
+    ]
+    return Message(text=f"{len(incidents)} open drift incident(s)", blocks=blocks)
