@@ -9,6 +9,7 @@ down in reverse; ``serve()`` runs it until SIGTERM / SIGINT. Slack reaches the b
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import signal
 import uuid
@@ -33,17 +34,20 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
 from bot.config import ServiceMap, Settings
+from bot.delivery_store import Deliveries
+from bot.digests import DigestBuilder
 from bot.engine import Engine, open_engine
 from bot.errors import ConfigError
 from bot.follows import Follows
 from bot.incident_store import Incidents
 from bot.leader import Elector, leader_only
 from bot.refs import web_host
-from bot.scan import scan
-from bot.scheduler import IntervalJob, build_scheduler
+from bot.scan import scan_all
+from bot.scheduler import IntervalJob, Job, StartJob, build_scheduler
 from bot.sources.lease import LeaseClient
 from bot.trace import Clock, utcnow
 from handlers.deps import Deps
+from handlers.digest import DigestJob
 from handlers.drift import DriftJob
 from handlers.follow import FollowJob
 
@@ -61,6 +65,7 @@ class Bot:
     deps: Deps
     follow_job: FollowJob
     drift_job: DriftJob
+    digest_job: DigestJob
     scheduler: AsyncIOScheduler
     socket: AsyncSocketModeHandler | None
     url: str  # base URL of the web server, e.g. http://127.0.0.1:3000
@@ -138,11 +143,16 @@ async def running(
     client = slack_client(settings)
     await _check_slack(client)
     async with open_engine(settings, services, clock) as engine:
+        incidents, deliveries = Incidents(engine.store), Deliveries(engine.store)
         deps = Deps(
             tracer=engine.tracer,
             services=services,
             follows=Follows(engine.store),
-            incidents=Incidents(engine.store),
+            incidents=incidents,
+            deliveries=deliveries,
+            digests=DigestBuilder(
+                engine.github, engine.tracer, services, deliveries, incidents, clock
+            ),
             github_host=web_host(settings.github_api_url),
             clock=clock,
             follow_interval=timedelta(seconds=settings.shiptrace_follow_interval),
@@ -154,19 +164,31 @@ async def running(
             deps,
             client,
             deps.incidents,
-            scanner=lambda: scan(engine.clusters, services),
+            scanner=lambda: scan_all(engine.clusters, services),
             grace=timedelta(seconds=settings.shiptrace_drift_grace),
             cooldown=timedelta(seconds=settings.shiptrace_drift_cooldown),
+            deliveries=deliveries,
+        )
+        digest_job = DigestJob(
+            client,
+            deps.digests,
+            deliveries,
+            [c for c, channel in services.slack.channels.items() if channel.digest],
+            services.slack.digest,
+            clock,
         )
         elector, lease = _elector(settings, engine)
-        jobs = [
+        jobs: list[Job] = [
             IntervalJob("follow", follow_job.run, settings.shiptrace_follow_interval),
             IntervalJob("drift", drift_job.run, settings.shiptrace_drift_interval),
+            *digest_job.cron_jobs(),
         ]
+        if digest_job.channels:
+            jobs.append(StartJob("digest-catch-up", digest_job.catch_up))
         if elector is not None:
             jobs = [
                 IntervalJob("leader", elector.run, elector.renew_every.total_seconds()),
-                *(IntervalJob(j.name, leader_only(elector, j.run), j.seconds) for j in jobs),
+                *(dataclasses.replace(j, run=leader_only(elector, j.run)) for j in jobs),
             ]
         scheduler = build_scheduler(jobs)
         socket_mode = settings.slack_app_token is not None
@@ -186,7 +208,9 @@ async def running(
                     "with --host/--port or SHIPTRACE_HOST/SHIPTRACE_PORT"
                 ) from None
             bound = runner.addresses[0]
-            bot = Bot(app, engine, deps, follow_job, drift_job, scheduler, None, "", elector)
+            bot = Bot(
+                app, engine, deps, follow_job, drift_job, digest_job, scheduler, None, "", elector
+            )
             bot.jobs = {job.name: job.run for job in jobs}
             bot.url = f"http://{_url_host(bound[0])}:{bound[1]}"
             bot_ref.append(bot)

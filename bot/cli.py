@@ -15,20 +15,27 @@ import logging
 import sys
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from bot import __version__
-from bot.app import serve
+from bot.app import serve, slack_client
 from bot.config import ServiceMap, Settings, load_service_map, load_settings
+from bot.delivery_store import Deliveries
+from bot.digests import DigestBuilder
 from bot.drift import Finding, Unchecked
 from bot.engine import open_engine
 from bot.errors import BadInput, ShiptraceError
+from bot.incident_store import Incidents
 from bot.refs import USAGE, Ref, parse_ref, web_host
+from bot.render.digest import digest_text
 from bot.render.json import render_json
 from bot.render.text import render_text
 from bot.scan import scan
 from bot.sources.cluster import Clusters
 from bot.timefmt import format_time
+from bot.trace import utcnow
+from handlers.digest import DigestJob
 
 log = logging.getLogger("shiptrace")
 
@@ -77,6 +84,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print one JSON list of findings instead of lines"
     )
 
+    digest = sub.add_parser(
+        "digest",
+        help="print (or post) the delivery digest",
+        description="The delivery digest since the channel's last digest (else the last 24 h): "
+        "merged PRs and where they are, stuck changes, drift incidents, DORA figures. Without "
+        "--channel it covers every service; --post posts it to the channel (recorded, so the "
+        "scheduled digest continues from it).",
+    )
+    digest.add_argument(
+        "--config", type=Path, help="service map (default: $SHIPTRACE_CONFIG or shiptrace.yaml)"
+    )
+    digest.add_argument("--channel", help="the Slack channel id whose services and window to use")
+    digest.add_argument("--post", action="store_true", help="post it to --channel")
+
     serve = sub.add_parser(
         "serve",
         help="run the Slack bot",
@@ -110,6 +131,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "drift":
             services = load_service_map(args.config or settings.shiptrace_config)
             return asyncio.run(_drift(settings, services, args.json))
+        if args.command == "digest":
+            services = load_service_map(args.config or settings.shiptrace_config)
+            if args.post and not args.channel:
+                raise BadInput("--post needs --channel (the Slack channel id to post to)")
+            return asyncio.run(_digest(settings, services, args.channel, args.post))
         if args.command == "serve":
             services = load_service_map(args.config or settings.shiptrace_config)
             host = args.host or settings.shiptrace_host
@@ -159,6 +185,35 @@ async def _drift(settings: Settings, services: ServiceMap, as_json: bool) -> int
     if findings:
         return 1
     return 4 if unchecked else 0
+
+
+async def _digest(settings: Settings, services: ServiceMap, channel: str | None, post: bool) -> int:
+    async with open_engine(settings, services) as engine:
+        deliveries = Deliveries(engine.store)
+        builder = DigestBuilder(
+            engine.github,
+            engine.tracer,
+            services,
+            deliveries,
+            Incidents(engine.store),
+            utcnow,
+        )
+        now = utcnow()
+        last = deliveries.last_digest_end(channel) if channel else None
+        start = last if last is not None and last < now else now - timedelta(hours=24)
+        if not post:
+            built = await builder.build(channel, start, now)
+            print(digest_text(built.digest))
+            return 0
+        assert channel is not None
+        client = slack_client(settings)
+        job = DigestJob(client, builder, deliveries, [channel], services.slack.digest, utcnow)
+        deliveries.digest_intent(channel, start, now, late=False)
+        built = await builder.build(channel, start, now)
+        ts = await job.send(channel, built, now)
+        deliveries.digest_posted(channel, now, ts, utcnow())
+        print(f"shiptrace: digest posted in {channel} (ts {ts})", file=sys.stderr)
+        return 0
 
 
 def finding_line(f: Finding) -> str:

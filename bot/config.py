@@ -7,8 +7,10 @@ Every problem is reported as one :class:`ConfigError` naming the key path, e.g.
 from __future__ import annotations
 
 import fnmatch
+import re
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -113,8 +115,50 @@ class Channel(_Strict):
         return any(fnmatch.fnmatchcase(repo.lower(), glob.lower()) for glob in self.repos)
 
 
+class DigestConfig(_Strict):
+    """When and how the daily digest is posted in channels with ``digest: true``."""
+
+    at: str = "09:00"  # local time, HH:MM
+    timezone: str = "UTC"  # an IANA name, e.g. Europe/Berlin
+    days: str = "mon-fri"  # cron day-of-week: "mon-fri", "mon,wed,fri", "*"
+    stuck_hours: float = Field(default=6, gt=0)  # merged longer ago and not live: stuck
+    failure_window_hours: float = Field(default=24, gt=0)  # for the change failure rate
+    chart_min_changes: int = Field(default=5, ge=1)  # lead-time chart from this many changes
+    late_grace_hours: float = Field(default=6, ge=0)  # a missed digest is posted late within
+    lookback_days: int = Field(default=7, ge=1)  # how far back stuck changes are looked for
+
+    @field_validator("at")
+    @classmethod
+    def _valid_at(cls, value: str) -> str:
+        hour, _, minute = value.partition(":")
+        if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+            raise ValueError(f"'{value}' is not a time of day (HH:MM)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"'{value}' is not a time zone name (e.g. Europe/Berlin)") from None
+        return value
+
+    @field_validator("days")
+    @classmethod
+    def _valid_days(cls, value: str) -> str:
+        if not _DAYS.fullmatch(value.strip().lower()):
+            raise ValueError(f"'{value}' is not a list of weekdays (e.g. mon-fri, mon,wed)")
+        return value.strip().lower()
+
+
+_DAY = r"(?:mon|tue|wed|thu|fri|sat|sun|[0-6])"
+_DAYS = re.compile(rf"\*|{_DAY}(?:-{_DAY})?(?:,{_DAY}(?:-{_DAY})?)*")
+
+
 class SlackConfig(_Strict):
     channels: dict[str, Channel] = Field(default_factory=dict)
+    digest: DigestConfig = Field(default_factory=DigestConfig)
 
 
 class ServiceMap(_Strict):

@@ -146,6 +146,34 @@ def find_drift(
     return findings, unchecked
 
 
+def running_versions(
+    services: ServiceMap, snapshots: Mapping[str | None, Snapshot]
+) -> dict[str, str]:
+    """What runs in each environment, keyed "service/environment": its workloads' pod
+    template images. A change of it is a deployment. Environments without workloads, or
+    whose workloads could not be read, are left out."""
+    out: dict[str, str] = {}
+    for service in services.services:
+        for env in service.environments:
+            snap = snapshots.get(env.cluster)
+            if snap is None or snap.error is not None or not env.workloads:
+                continue
+            view = _View(snap)
+            images: set[str] = set()
+            try:
+                for w in env.workloads:
+                    obj = view.get(w.kind, w.namespace, w.name)
+                    if obj is None:
+                        raise _Unreadable("missing")
+                    spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+                    images.update(str(c.get("image")) for c in spec.get("containers") or [])
+            except _Unreadable:
+                continue
+            if images:
+                out[f"{service.name}/{env.name}"] = " ".join(sorted(images))
+    return out
+
+
 def _own_kinds(env: Environment) -> set[str]:
     """The kinds one environment reads, Flux sources aside (which one is read from the object)."""
     kinds = {"Application"} if env.argocd is not None else set()

@@ -33,6 +33,19 @@ class Incidents:
     def open_ones(self) -> list[Incident]:
         return [i for i in self.current() if i.state in (IncidentState.OPEN, IncidentState.OPENING)]
 
+    def in_window(self, start: datetime, end: datetime) -> list[Incident]:
+        """Incidents that opened or were resolved in [start, end)."""
+        a, b = _iso(start), _iso(end)
+        with self.store.guard():
+            rows = list(
+                self.table.rows_where(
+                    "(opened_at >= ? and opened_at < ?) or (resolved_at >= ? and resolved_at < ?)",
+                    [a, b, a, b],
+                    order_by="id",
+                )
+            )
+        return [_incident(r) for r in rows]
+
     def get(self, incident_id: int) -> Incident:
         with self.store.guard():
             row = self.table.get(incident_id)

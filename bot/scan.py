@@ -12,23 +12,44 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from bot.config import ServiceMap
-from bot.drift import Finding, Snapshot, Unchecked, find_drift, kinds_needed
+from bot.drift import (
+    Finding,
+    Snapshot,
+    Unchecked,
+    find_drift,
+    kinds_needed,
+    running_versions,
+)
 from bot.errors import KubernetesError
 from bot.sources.cluster import Clusters, NotFound, Unreachable
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class ScanResult:
+    findings: list[Finding]
+    unchecked: list[Unchecked]
+    versions: dict[str, str]  # "service/environment" -> what runs there (see running_versions)
+
+
 async def scan(clusters: Clusters, services: ServiceMap) -> tuple[list[Finding], list[Unchecked]]:
+    result = await scan_all(clusters, services)
+    return result.findings, result.unchecked
+
+
+async def scan_all(clusters: Clusters, services: ServiceMap) -> ScanResult:
     needed = kinds_needed(services)
     started = time.monotonic()
     snapshots = await asyncio.gather(
         *(snapshot(clusters, context, kinds) for context, kinds in needed.items())
     )
-    findings, unchecked = find_drift(services, dict(zip(needed, snapshots, strict=True)))
+    by_context = dict(zip(needed, snapshots, strict=True))
+    findings, unchecked = find_drift(services, by_context)
     log.debug(
         "drift scan: %d cluster(s), %d finding(s), %d unchecked, %.2fs",
         len(needed),
@@ -36,7 +57,7 @@ async def scan(clusters: Clusters, services: ServiceMap) -> tuple[list[Finding],
         len(unchecked),
         time.monotonic() - started,
     )
-    return findings, unchecked
+    return ScanResult(findings, unchecked, running_versions(services, by_context))
 
 
 async def snapshot(clusters: Clusters, context: str | None, kinds: list[str]) -> Snapshot:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 log = logging.getLogger(__name__)
@@ -19,27 +23,75 @@ class IntervalJob:
     seconds: float
 
 
-def build_scheduler(jobs: list[IntervalJob]) -> AsyncIOScheduler:
-    """A scheduler (not yet started) running each job every ``seconds``.
+@dataclass(frozen=True)
+class CronJob:
+    """A job at a time of day, e.g. the digest at 09:00 Europe/Berlin on weekdays."""
+
+    name: str
+    run: Callable[[], Awaitable[None]]
+    trigger: CronTrigger
+
+
+@dataclass(frozen=True)
+class StartJob:
+    """A job run once, as soon as the scheduler starts (catching up after a restart)."""
+
+    name: str
+    run: Callable[[], Awaitable[None]]
+
+
+Job = IntervalJob | CronJob | StartJob
+
+
+def digest_trigger(at: str, timezone: str, days: str) -> CronTrigger:
+    hour, minute = at.split(":")
+    return CronTrigger(
+        day_of_week=days, hour=int(hour), minute=int(minute), timezone=ZoneInfo(timezone)
+    )
+
+
+def last_fire(
+    trigger: CronTrigger, now: datetime, horizon: timedelta = timedelta(days=8)
+) -> datetime | None:
+    """The latest time ``trigger`` fired at or before ``now`` (within ``horizon``)."""
+    fire = trigger.get_next_fire_time(None, now - horizon)
+    last: datetime | None = None
+    while fire is not None and fire <= now:
+        last = fire
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return last
+
+
+def build_scheduler(jobs: Sequence[Job]) -> AsyncIOScheduler:
+    """A scheduler (not yet started) running each job every ``seconds`` or on its cron.
 
     One run of a job at a time (``max_instances=1``), and runs missed while one was slow are
     merged into one (``coalesce``): a slow Slack or cluster never piles up work.
     """
     scheduler = AsyncIOScheduler(timezone="UTC")
     for job in jobs:
+        trigger: IntervalTrigger | CronTrigger | DateTrigger
+        if isinstance(job, StartJob):
+            trigger, grace = DateTrigger(), 3600
+        elif isinstance(job, CronJob):
+            trigger = job.trigger
+            grace = 3600  # a digest late by minutes (a slow loop) is still today's
+        else:
+            trigger = IntervalTrigger(seconds=job.seconds)
+            grace = max(1, int(job.seconds))
         scheduler.add_job(
             _logged(job),
-            IntervalTrigger(seconds=job.seconds),
+            trigger,
             id=job.name,
             name=job.name,
             max_instances=1,
             coalesce=True,
-            misfire_grace_time=max(1, int(job.seconds)),
+            misfire_grace_time=grace,
         )
     return scheduler
 
 
-def _logged(job: IntervalJob) -> Callable[[], Awaitable[None]]:
+def _logged(job: Job) -> Callable[[], Awaitable[None]]:
     async def run() -> None:
         try:
             await job.run()

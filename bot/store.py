@@ -107,6 +107,55 @@ def m004_incidents(db: sqlite_utils.Database) -> None:
     db.table("incidents").create_index(["state"])
 
 
+@migrations()
+def m005_delivery(db: sqlite_utils.Database) -> None:
+    # What the digest counts. deployments: each new version first seen running in an
+    # environment (baseline = the version found on the first look, not a deployment).
+    db.table("deployments").create(
+        {
+            "id": int,
+            "service": str,
+            "environment": str,
+            "version": str,
+            "seen_at": str,
+            "baseline": int,
+        },
+        pk="id",
+        not_null={"service", "environment", "version", "seen_at"},
+    )
+    db.table("deployments").create_index(["service", "environment", "id"])
+    # Merged changes the digest traced: when each went live where.
+    db.table("changes").create(
+        {
+            "repo": str,
+            "pr": int,
+            "service": str,
+            "sha": str,
+            "title": str,
+            "url": str,
+            "merged_at": str,
+            "environments": str,
+            "live_at": str,
+            "revert_of": str,
+            "traced_at": str,
+        },
+        pk=("repo", "pr"),
+    )
+    # One digest per channel per window: intent recorded before posting.
+    db.table("digests").create(
+        {
+            "channel": str,
+            "window_end": str,
+            "window_start": str,
+            "state": str,
+            "ts": str,
+            "late": int,
+            "posted_at": str,
+        },
+        pk=("channel", "window_end"),
+    )
+
+
 @dataclass(frozen=True)
 class CachedResponse:
     etag: str | None

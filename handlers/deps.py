@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.config import ServiceMap
+from bot.delivery_store import Deliveries
+from bot.digests import DigestBuilder
 from bot.follows import Follows
 from bot.incident_store import Incidents
 from bot.trace import Clock, Tracer
@@ -17,6 +19,8 @@ class Deps:
     services: ServiceMap
     follows: Follows
     incidents: Incidents
+    deliveries: Deliveries
+    digests: DigestBuilder
     github_host: str  # where PR / commit links point (github.com or an Enterprise host)
     clock: Clock
     follow_interval: timedelta

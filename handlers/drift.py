@@ -17,7 +17,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.drift import Finding, Unchecked
+from bot.delivery_store import Deliveries
+from bot.drift import Finding
 from bot.incident_store import Incidents
 from bot.incidents import (
     Action,
@@ -41,11 +42,12 @@ from bot.render.incident import (
     still_text,
     update_text,
 )
+from bot.scan import ScanResult
 from handlers.deps import Deps
 
 log = logging.getLogger(__name__)
 
-Scanner = Callable[[], Awaitable[tuple[list[Finding], list[Unchecked]]]]
+Scanner = Callable[[], Awaitable[ScanResult]]
 # How many of a channel's newest messages to search for a parent posted before a crash.
 HISTORY_LIMIT = 200
 
@@ -61,7 +63,9 @@ class DriftJob:
         scanner: Scanner,
         grace: timedelta,
         cooldown: timedelta,
+        deliveries: Deliveries | None = None,
     ) -> None:
+        self.deliveries = deliveries
         self.deps = deps
         self.client = client
         self.incidents = incidents
@@ -70,8 +74,11 @@ class DriftJob:
         self.cooldown = cooldown
 
     async def run(self) -> None:
-        findings, unchecked = await self.scan()
+        result = await self.scan()
+        findings, unchecked = result.findings, result.unchecked
         now = self.deps.clock()
+        if self.deliveries is not None:  # what runs where: deployments, for the digest
+            self.deliveries.record_versions(result.versions, now)
         by_key: dict[str, list[Finding]] = defaultdict(list)
         for finding in findings:
             by_key[finding.key].append(finding)

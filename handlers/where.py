@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.access import policy_for
+from bot.digests import Built
 from bot.errors import BadInput, ShiptraceError
-from bot.incidents import Incident
 from bot.refs import parse_ref
 from bot.render.blocks import Message, trace_message, tracing_message, usage_message
+from bot.render.digest import digest_message
 from bot.render.incident import drift_list_message
+from bot.render.mrkdwn import permalink
 from handlers.answers import problem, trace_for
 from handlers.deps import Deps
 
@@ -23,14 +26,15 @@ def open_drift(deps: Deps, channel: str) -> Message:
     policy = policy_for(deps.services, channel)
     visible = {s.name for s in deps.services.services if policy.allows(s.repo)}
     incidents = [i for i in deps.incidents.open_ones() if i.service in visible]
-    return drift_list_message(incidents, deps.clock(), permalink)
+    return drift_list_message(incidents, deps.clock(), lambda i: permalink(i.channel, i.ts))
 
 
-def permalink(inc: Incident) -> str | None:
-    if inc.channel is None or inc.ts is None:
-        return None
-    # Slack's archive links open the message (thread) in the app for whoever may see it.
-    return f"https://slack.com/archives/{inc.channel}/p{inc.ts.replace('.', '')}"
+async def preview_digest(deps: Deps, channel: str) -> Built:
+    """The digest this channel would get now: since its last digest (else 24 h) until now."""
+    now = deps.clock()
+    last = deps.deliveries.last_digest_end(channel)
+    start = last if last is not None and last < now else now - timedelta(hours=24)
+    return await deps.digests.build(channel, start, now)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -43,6 +47,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         if text.lower() == "drift":
             await ack(**open_drift(deps, channel).kwargs())
+            return
+        if text.lower() == "digest":
+            await ack(text="Building this channel's digest…")
+            built = await preview_digest(deps, channel)
+            await respond(response_type="ephemeral", **digest_message(built.digest).kwargs())
             return
         # Parsing and the channel's permission are pure: a bad or refused question is answered
         # in the ack itself, and never reaches GitHub.

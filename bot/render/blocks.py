@@ -120,6 +120,8 @@ USAGE = (
     "• `owner/repo#123` or a pull request URL\n"
     "• `#123` (this channel's default repo)\n"
     "• `owner/repo@sha`, a bare SHA (7–40 hex) or a commit URL\n"
+    "`/where drift` lists open drift incidents; `/where digest` previews this channel's "
+    "digest.\n"
     "`/where help` shows this message."
 )
 

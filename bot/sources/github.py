@@ -37,6 +37,7 @@ from bot.errors import (
 )
 from bot.sources.network import network_reason
 from bot.store import Store
+from bot.timefmt import parse_time
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,22 @@ class GitHubClient:
         """Whether ``descendant`` contains ``ancestor``: equal to it or ahead of it."""
         result = await self.compare(repo, ancestor, descendant)
         return result["status"] in ("identical", "ahead")
+
+    async def merged_pulls(
+        self, repo: str, since: datetime, until: datetime
+    ) -> list[dict[str, Any]]:
+        """Pull requests merged in [since, until), newest first (closed PRs by last update)."""
+        pulls = await self.get_all(
+            f"/repos/{repo}/pulls",
+            {"state": "closed", "sort": "updated", "direction": "desc"},
+            max_pages=3,
+        )
+        out = []
+        for pull in pulls:
+            merged = parse_time(pull.get("merged_at"))
+            if merged is not None and since <= merged < until:
+                out.append(pull)
+        return sorted(out, key=lambda p: str(p["merged_at"]), reverse=True)
 
     async def commits(
         self,

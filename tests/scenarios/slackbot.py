@@ -34,6 +34,7 @@ slack:
   channels:
     C0DEPLOYS: {repos: ["acme/shop"], default_repo: acme/shop, drift: true}
     C0LOCKED: {repos: []}
+    C0DIGEST: {repos: ["acme/*"], digest: true}
 """
 )
 

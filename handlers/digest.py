@@ -1,0 +1,152 @@
+"""The daily digest in Slack: posted once per channel per window, across restarts.
+
+The window runs from the previous digest of the channel (else 24 h) to the scheduled time.
+Before posting, the intent is recorded; after a crash, the channel's newest messages are
+searched for the digest's metadata (channel + window end) before posting it again. A run
+missed while the bot was down is posted late, marked so, within ``late_grace_hours``;
+an older one is skipped with a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from apscheduler.triggers.cron import CronTrigger
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import DigestConfig
+from bot.delivery_store import Deliveries
+from bot.digests import Built, DigestBuilder
+from bot.render.digest import DIGEST_EVENT, digest_message, digest_metadata
+from bot.scheduler import CronJob, digest_trigger, last_fire
+from bot.trace import Clock
+
+log = logging.getLogger(__name__)
+
+# A run this much after its time is still "on time" (the scheduler's own delay).
+ON_TIME = timedelta(minutes=5)
+HISTORY_LIMIT = 200
+
+
+class DigestJob:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        builder: DigestBuilder,
+        deliveries: Deliveries,
+        channels: list[str],
+        config: DigestConfig,
+        clock: Clock,
+    ) -> None:
+        self.client = client
+        self.builder = builder
+        self.deliveries = deliveries
+        self.channels = channels
+        self.config = config
+        self.clock = clock
+        self.trigger: CronTrigger = digest_trigger(config.at, config.timezone, config.days)
+
+    def cron_jobs(self) -> list[CronJob]:
+        return [
+            CronJob(f"digest-{channel}", self._for(channel), self.trigger)
+            for channel in self.channels
+        ]
+
+    def _for(self, channel: str) -> Any:
+        async def run() -> None:
+            await self.run(channel)
+
+        return run
+
+    async def run(self, channel: str) -> None:
+        """The scheduled run: the digest for the latest scheduled time, unless already posted."""
+        now = self.clock()
+        end = last_fire(self.trigger, now)
+        if end is None:
+            return
+        await self.post(channel, end, late=now - end > ON_TIME)
+
+    async def catch_up(self) -> None:
+        """At start: finish digests left half-done, and post a missed one within the grace."""
+        for channel, start, pending_end, late in self.deliveries.pending_digests():
+            await self._post_window(channel, start, pending_end, late)
+        now = self.clock()
+        end = last_fire(self.trigger, now)
+        if end is None:
+            return
+        for channel in self.channels:
+            if self.deliveries.digest_state(channel, end) is not None:
+                continue
+            last = self.deliveries.last_digest_end(channel)
+            if last is not None and last >= end:
+                continue
+            if now - end > timedelta(hours=self.config.late_grace_hours):
+                log.info(
+                    "digest for %s due at %s was missed while the bot was down; skipped "
+                    "(more than %s h late)",
+                    channel,
+                    end.isoformat(),
+                    self.config.late_grace_hours,
+                )
+                continue
+            await self.post(channel, end, late=now - end > ON_TIME)
+
+    async def post(self, channel: str, end: datetime, *, late: bool) -> None:
+        state = self.deliveries.digest_state(channel, end)
+        if state is not None and state[0] == "posted":
+            return
+        last = self.deliveries.last_digest_end(channel)
+        start = last if last is not None and last < end else end - timedelta(hours=24)
+        self.deliveries.digest_intent(channel, start, end, late)  # before posting
+        await self._post_window(channel, start, end, late)
+
+    async def _post_window(self, channel: str, start: datetime, end: datetime, late: bool) -> None:
+        found = await self._posted(channel, end)
+        if found is not None:
+            log.info("digest for %s (%s) was posted before a restart", channel, end.isoformat())
+            self.deliveries.digest_posted(channel, end, found, self.clock())
+            return
+        built = await self.builder.build(channel, start, end, late=late)
+        ts = await self.send(channel, built, end)
+        self.deliveries.digest_posted(channel, end, ts, self.clock())
+
+    async def send(self, channel: str, built: Built, end: datetime) -> str:
+        message = digest_message(built.digest)
+        posted = await self.client.chat_postMessage(
+            channel=channel, metadata=digest_metadata(channel, end), **message.kwargs()
+        )
+        ts = str(posted["ts"])
+        if built.chart is not None:
+            try:
+                await self.client.files_upload_v2(
+                    channel=channel,
+                    thread_ts=ts,
+                    file=built.chart,
+                    filename=f"lead-times-{end:%Y-%m-%d}.png",
+                    title="Lead time per change",
+                    initial_comment="Lead time per change (merge → live in the last environment)",
+                )
+            except SlackApiError as exc:  # the digest itself is out; the chart is a bonus
+                log.warning("digest chart for %s not uploaded: %s", channel, exc)
+        return ts
+
+    async def _posted(self, channel: str, end: datetime) -> str | None:
+        wanted = digest_metadata(channel, end)["event_payload"]
+        try:
+            page = await self.client.conversations_history(
+                channel=channel, include_all_metadata=True, limit=HISTORY_LIMIT
+            )
+        except SlackApiError as exc:
+            log.warning("digest: cannot read %s's history (%s)", channel, exc)
+            return None
+        for message in page.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            if (
+                metadata.get("event_type") == DIGEST_EVENT
+                and metadata.get("event_payload") == wanted
+            ):
+                return str(message["ts"])
+        return None
