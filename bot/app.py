@@ -186,9 +186,16 @@ async def running(
         if digest_job.channels:
             jobs.append(StartJob("digest-catch-up", digest_job.catch_up))
         if elector is not None:
+            # Follows live in each replica's own database: each keeps its own up to date.
+            # Drift and digests must run once for all: only on the Lease holder.
             jobs = [
                 IntervalJob("leader", elector.run, elector.renew_every.total_seconds()),
-                *(dataclasses.replace(j, run=leader_only(elector, j.run)) for j in jobs),
+                *(
+                    j
+                    if j.name == "follow"
+                    else dataclasses.replace(j, run=leader_only(elector, j.run))
+                    for j in jobs
+                ),
             ]
         scheduler = build_scheduler(jobs)
         socket_mode = settings.slack_app_token is not None

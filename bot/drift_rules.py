@@ -198,6 +198,23 @@ def same_revision(a: str, b: str) -> bool:
 # --- workloads -------------------------------------------------------------------------------
 
 
+def _rolling(ws: WorkloadState) -> bool:
+    """The controller is still moving to the new spec and has not given up."""
+    if ws.progress_deadline_exceeded or ws.aborted:
+        return False
+    if ws.observed_generation is None or (
+        ws.generation is not None and ws.observed_generation != ws.generation
+    ):
+        return True  # the controller has not seen (this version of) the spec yet
+    if ws.kind in ("Deployment", "Rollout"):
+        return ws.replicas > ws.updated  # old ReplicaSets still have pods
+    if ws.kind == "StatefulSet":
+        return bool(
+            ws.new_revision and ws.current_revision and ws.new_revision != ws.current_revision
+        )
+    return ws.updated < ws.desired  # DaemonSet: nodes not yet on the new template
+
+
 def workload_issues(
     obj: Obj, ws: WorkloadState, pods: list[Obj], app_images: tuple[str, ...] = ()
 ) -> list[Issue]:
@@ -206,7 +223,10 @@ def workload_issues(
     subject = ws.display_name
     out: list[Issue] = []
     pods = [p for p in pods if _live(p)]
-    if ws.available < ws.desired:
+    # A rollout in progress has old pods and fewer available replicas on purpose; it drifts
+    # when the controller gives up (ProgressDeadlineExceeded) or a pod cannot start.
+    rolling = _rolling(ws)
+    if ws.available < ws.desired and not rolling:
         out.append(
             Issue(
                 "rollout",
@@ -251,7 +271,7 @@ def workload_issues(
         )
     template = _container_images(_part(_part(obj, "spec"), "template"))
     odd = [(p, running) for p in pods if (running := _mismatched(p, template))]
-    if odd and not (ws.paused or ws.partition):  # paused / partitioned: old pods on purpose
+    if odd and not (ws.paused or ws.partition or rolling):  # old pods on purpose
         out.append(
             Issue(
                 "rollout",

@@ -31,6 +31,7 @@ from bot.incidents import (
     Revive,
     Track,
     Update,
+    fingerprint,
     plan,
 )
 from bot.render.incident import (
@@ -97,9 +98,9 @@ class DriftJob:
     async def _apply(self, action: Action) -> None:
         match action:
             case Track(key, found, since):
-                self.incidents.track(key, found, since)
+                await self._open_if_due(self.incidents.track(key, found, since), found)
             case Revive(inc, found, since):
-                self.incidents.revive(inc, found, since)
+                await self._open_if_due(self.incidents.revive(inc, found, since), found)
             case Keep(inc, found):
                 self.incidents.keep(inc, found)
             case Forget(inc):
@@ -110,6 +111,11 @@ class DriftJob:
                 await self._update(inc, found)
             case Resolve(inc):
                 await self._resolve(inc)
+
+    async def _open_if_due(self, inc: Incident, found: tuple[Finding, ...]) -> None:
+        """Drift the objects say started longer ago than the grace opens at once."""
+        if self.deps.clock() - inc.first_seen >= self.grace:
+            await self._open(inc, found)
 
     async def _open(self, inc: Incident, found: tuple[Finding, ...]) -> None:
         now = self.deps.clock()
@@ -134,20 +140,21 @@ class DriftJob:
             log.info("drift: %s continues in its open thread %s", inc.key, ts)
             self.incidents.opened(inc, found, ts, now)
             inc = self.incidents.get(inc.id)
-            if payload.get("fingerprint") != inc.fingerprint:  # it changed since last told
+            if payload.get("fingerprint") != fingerprint(found):  # changed since last told
                 await self._reply(inc, still_text(found))
             await self._redraw(inc, found)
             return
         message = incident_message(inc, found)
         posted = await self.client.chat_postMessage(
-            channel=channel, metadata=incident_metadata(inc), **message.kwargs()
+            channel=channel, metadata=incident_metadata(inc, found), **message.kwargs()
         )
         self.incidents.opened(inc, found, str(posted["ts"]), now)
 
     async def _update(self, inc: Incident, found: tuple[Finding, ...]) -> None:
         if inc.ts is not None:
-            await self._reply(inc, update_text(inc.findings, found))
+            # Redraw first: if it fails, nothing was said and the next scan says it once.
             await self._redraw(inc, found)
+            await self._reply(inc, update_text(inc.findings, found))
         self.incidents.told(inc, found)
 
     async def _resolve(self, inc: Incident) -> None:
@@ -210,7 +217,7 @@ class DriftJob:
             await self.client.chat_update(
                 channel=channel,
                 ts=ts,
-                metadata=incident_metadata(inc, resolved=resolved_after is not None),
+                metadata=incident_metadata(inc, found, resolved=resolved_after is not None),
                 **content,
             )
         except SlackApiError as exc:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.drift import Finding
-from bot.incidents import Incident, duration_words
+from bot.incidents import Incident, duration_words, fingerprint
 from bot.render.blocks import Message
 from bot.render.mrkdwn import MAX_NAME, clip, context, cut, date_token, link, plain, section
 
@@ -16,7 +16,9 @@ MAX_FINDINGS = 10
 MAX_RESOURCES = 8
 
 
-def incident_metadata(inc: Incident, *, resolved: bool = False) -> dict[str, Any]:
+def incident_metadata(
+    inc: Incident, findings: Sequence[Finding], *, resolved: bool = False
+) -> dict[str, Any]:
     """Names the incident in the parent message, so a restart (or another replica taking
     over) finds what was posted instead of posting it again."""
     return {
@@ -25,7 +27,7 @@ def incident_metadata(inc: Incident, *, resolved: bool = False) -> dict[str, Any
             "incident": inc.id,
             "key": inc.key,
             "state": "resolved" if resolved else "open",
-            "fingerprint": inc.fingerprint,
+            "fingerprint": fingerprint(findings),  # what the message shows
         },
     }
 
@@ -83,17 +85,34 @@ def _finding_text(f: Finding, resolved_after: timedelta | None) -> str:
 
 def update_text(before: Sequence[Finding], now: Sequence[Finding]) -> str:
     """One thread reply for a material change: what is new, what is gone."""
-    old = {(f.kind, f.subject, f.summary) for f in before}
-    new = {(f.kind, f.subject, f.summary) for f in now}
+
+    def keyed(findings: Sequence[Finding]) -> dict[tuple[str, str], Finding]:
+        return {(f.kind, f.subject): f for f in findings}
+
+    old, new = keyed(before), keyed(now)
     lines = ["Changed:"]
-    lines += [f"• now: {clip(s, 300)} ({clip(subj, 150)})" for _, subj, s in sorted(new - old)]
-    lines += [f"• no longer: {clip(s, 300)}" for _, _, s in sorted(old - new)]
-    for f in now:
-        before_res = next((b.resources for b in before if b.subject == f.subject), ())
-        added = sorted(set(f.resources) - set(before_res))
+    for key, f in new.items():
+        prior = old.get(key)
+        if prior is None:
+            lines.append(f"• now: {clip(f.summary, 300)} ({clip(f.subject, 150)})")
+            continue
+        if prior.summary != f.summary:
+            lines.append(f"• {clip(f.subject, 150)}: {clip(f.summary, 300)}")
+        added = sorted(set(f.resources) - set(prior.resources))
+        gone = sorted(set(prior.resources) - set(f.resources))
         if added:
-            lines.append(f"• also drifting in {clip(f.subject, 150)}: {', '.join(added[:10])}")
+            lines.append(f"• also drifting in {clip(f.subject, 150)}: {_names(added)}")
+        if gone:
+            lines.append(f"• no longer drifting in {clip(f.subject, 150)}: {_names(gone)}")
+    for key, f in old.items():
+        if key not in new:
+            lines.append(f"• resolved: {clip(f.summary, 300)} ({clip(f.subject, 150)})")
     return "\n".join(lines)[:3000]
+
+
+def _names(resources: Sequence[str]) -> str:
+    shown = ", ".join(clip(r, 150) for r in resources[:10])
+    return shown + (f" (+{len(resources) - 10} more)" if len(resources) > 10 else "")
 
 
 def still_text(findings: Sequence[Finding]) -> str:

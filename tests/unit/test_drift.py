@@ -853,7 +853,8 @@ services:
 
 def test_a_real_helmrelease_chain() -> None:
     """tests/reference/examples: a Ready HelmRelease from a HelmRepository; its Deployment has
-    no status yet. A HelmRelease is not compared with its source's artifact (a chart index)."""
+    no status yet (the controller has not observed it: not drift). A HelmRelease is not
+    compared with its source's artifact (a chart index)."""
     docs = yaml.safe_load_all((EXAMPLES / "flux-helmrelease-chain-ready.yaml").read_text())
     objects: dict[str, list[Obj]] = {kind: [] for kind in kinds_needed(HELM)[None]}
     for doc in docs:
@@ -862,14 +863,7 @@ def test_a_real_helmrelease_chain() -> None:
     objects["HelmRepository"][0]["status"]["artifact"]["revision"] = "sha256:" + "9" * 64
     findings, unchecked = find_drift(HELM, {None: Snapshot(objects=objects)})
     assert unchecked == []
-    assert [(f.kind, f.subject, f.summary, f.links) for f in findings] == [
-        (
-            "unavailable",
-            "Deployment podinfo/podinfo",
-            "0 of 1 replica available",
-            (("stefanprodan.github.io/podinfo", "https://stefanprodan.github.io/podinfo"),),
-        )
-    ]
+    assert findings == []
 
 
 HELM = parse_service_map(
@@ -1050,3 +1044,51 @@ def test_kinds_needed_does_not_grow_with_services() -> None:
         for i in range(50)
     )
     assert kinds_needed(parse_service_map(many)) == kinds_needed(SERVICES)
+
+
+def rolling_prod(deadline_exceeded: bool) -> list[Obj]:
+    """Production mid-rollout from IMAGE to OTHER: 1 of 3 new pods, old pods still serving."""
+    progressing = (
+        ("False", "ProgressDeadlineExceeded")
+        if deadline_exceeded
+        else ("True", "ReplicaSetUpdated")
+    )
+    d = k.deployment(
+        "shop",
+        "shop",
+        OTHER,
+        replicas=3,
+        updated=1,
+        ready=3,
+        available=2,
+        progressing=progressing,
+    )
+    d["status"]["replicas"] = 4
+    new = k.replicaset(d, "new1", OTHER, revision=3, replicas=1)
+    old = k.replicaset(d, "old1", IMAGE, revision=2, replicas=3)
+    pods = [k.pod(new, 0), *(k.pod(old, i) for i in range(3))]
+    for pod in pods:  # the container as the pod template names it
+        pod["spec"]["containers"][0]["name"] = "shop"
+        pod["status"]["containerStatuses"][0]["name"] = "shop"
+    return [
+        k.git_repository("shop", APP_URL, f"main@sha1:{A}"),
+        k.kustomization("shop", source="shop", applied=f"main@sha1:{A}"),
+        d,
+        new,
+        old,
+        *pods,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("deadline_exceeded", "kinds"),
+    [
+        (False, []),  # a rolling update in progress is not drift
+        (True, ["unavailable", "image-mismatch"]),  # the controller gave up: it is
+    ],
+)
+def test_a_rollout_in_progress_is_not_drift_until_it_gives_up(
+    deadline_exceeded: bool, kinds: list[str]
+) -> None:
+    findings, _ = scan(healthy_staging(), rolling_prod(deadline_exceeded))
+    assert [f.kind for f in findings] == kinds
