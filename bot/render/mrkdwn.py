@@ -18,6 +18,7 @@ def permalink(channel: str | None, ts: str | None) -> str | None:
 
 def date_token(when: datetime) -> str:
     """A time each reader sees in their own time zone; the fallback is UTC."""
+    when = when.astimezone(UTC)
     return (
         f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|{when:%Y-%m-%d %H:%M} UTC>"
     )
