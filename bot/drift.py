@@ -153,12 +153,13 @@ def running_versions(
     template images. A change of it is a deployment. Environments without workloads, or
     whose workloads could not be read, are left out."""
     out: dict[str, str] = {}
+    views = {context: _View(snap) for context, snap in snapshots.items()}  # indexed once
     for service in services.services:
         for env in service.environments:
             snap = snapshots.get(env.cluster)
             if snap is None or snap.error is not None or not env.workloads:
                 continue
-            view = _View(snap)
+            view = views[env.cluster]
             images: set[str] = set()
             try:
                 for w in env.workloads:

@@ -15,7 +15,15 @@ from bot.scan import scan
 from bot.sources.cluster import Clusters, NotFound
 from tests.emulators.kube import DEFAULT_CRDS, KubeEmulator, write_kubeconfig
 from tests.scenarios import kubeobjs as k
-from tests.scenarios.fleet import TWO_ENVS, flux_prod, live_staging, seed, tag
+from tests.scenarios.fleet import (
+    TWO_ENVS,
+    fleet_config,
+    flux_prod,
+    live_staging,
+    seed,
+    seed_fleet,
+    tag,
+)
 
 A = "a" * 40
 SERVICES = parse_service_map(TWO_ENVS)
@@ -125,42 +133,6 @@ async def test_a_scan_finds_an_out_of_sync_app_and_a_crash_looping_deployment(
 async def test_a_healthy_fleet_has_no_findings(clusters: dict[str, KubeEmulator]) -> None:
     healthy(clusters)
     assert await run_scan() == ([], [])
-
-
-def fleet_config(n: int) -> str:
-    """``n`` services, each with staging (Argo CD) and production (Flux) on the same clusters."""
-    return "services:\n" + "".join(
-        f"""
-  - name: svc{i}
-    repo: acme/svc{i}
-    environments:
-      - name: staging
-        cluster: staging
-        argocd: {{application: svc{i}-staging}}
-        workloads: [{{kind: Deployment, namespace: svc{i}, name: svc{i}}}]
-      - name: production
-        cluster: prod
-        flux: {{kind: Kustomization, name: svc{i}}}
-        workloads: [{{kind: Deployment, namespace: svc{i}, name: svc{i}}}]
-"""
-        for i in range(n)
-    )
-
-
-def seed_fleet(clusters: dict[str, KubeEmulator], n: int) -> None:
-    for i in range(n):
-        url, image = f"https://github.com/acme/svc{i}.git", f"ghcr.io/acme/svc{i}:sha-{A[:7]}"
-        seed(
-            clusters["staging"],
-            k.argo_app(f"svc{i}-staging", repo_url=url, revision=A, history=[A], images=[image]),
-            *k.rolled_out(f"svc{i}", f"svc{i}", image),
-        )
-        seed(
-            clusters["prod"],
-            k.git_repository(f"svc{i}", url, f"main@sha1:{A}"),
-            k.kustomization(f"svc{i}", source=f"svc{i}", applied=f"main@sha1:{A}"),
-            *k.rolled_out(f"svc{i}", f"svc{i}", image),
-        )
 
 
 async def test_a_scan_costs_the_same_requests_for_1_and_for_50_services(
