@@ -23,7 +23,7 @@ from bot.app import serve, slack_client
 from bot.config import ServiceMap, Settings, load_service_map, load_settings
 from bot.delivery_store import Deliveries
 from bot.digests import DigestBuilder
-from bot.drift import Finding, Unchecked
+from bot.drift import Finding, Unchecked, finding_dict
 from bot.engine import open_engine
 from bot.errors import BadInput, ShiptraceError
 from bot.incident_store import Incidents
@@ -176,7 +176,7 @@ async def _drift(settings: Settings, services: ServiceMap, as_json: bool) -> int
     finally:
         clusters.close()
     if as_json:
-        print(json.dumps([finding_json(f) for f in findings], indent=2))
+        print(json.dumps([finding_dict(f) for f in findings], indent=2))
     else:
         for f in findings:
             print(finding_line(f))
@@ -222,22 +222,6 @@ def finding_line(f: Finding) -> str:
 
 def unchecked_line(u: Unchecked) -> str:
     return f"shiptrace: could not check {u.service}/{u.environment}: {u.message}"
-
-
-def finding_json(f: Finding) -> dict[str, object]:
-    return {
-        "service": f.service,
-        "environment": f.environment,
-        "stage": f.stage,
-        "kind": f.kind,
-        "subject": f.subject,
-        "summary": f.summary,
-        "desired": f.desired,
-        "actual": f.actual,
-        "resources": list(f.resources),
-        "since": format_time(f.since),
-        "links": [{"label": label, "url": url} for label, url in f.links],
-    }
 
 
 def run() -> None:

@@ -30,6 +30,7 @@ from bot.drift_rules import (
     workload_issues,
 )
 from bot.gitops import GitOpsState, read_argocd, read_flux
+from bot.timefmt import format_time, parse_time
 from bot.workloads import read_workload
 
 Obj = dict[str, Any]
@@ -89,6 +90,39 @@ class Finding:
     def key(self) -> str:
         """The incident this finding belongs to: one per service and environment."""
         return f"{self.service}/{self.environment}"
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    """A finding as plain JSON data (``shiptrace drift --json``, the incident store)."""
+    return {
+        "service": f.service,
+        "environment": f.environment,
+        "stage": f.stage,
+        "kind": f.kind,
+        "subject": f.subject,
+        "summary": f.summary,
+        "desired": f.desired,
+        "actual": f.actual,
+        "resources": list(f.resources),
+        "since": format_time(f.since),
+        "links": [{"label": label, "url": url} for label, url in f.links],
+    }
+
+
+def finding_from_dict(d: Mapping[str, Any]) -> Finding:
+    return Finding(
+        service=str(d["service"]),
+        environment=str(d["environment"]),
+        stage=str(d["stage"]),
+        kind=str(d["kind"]),
+        subject=str(d["subject"]),
+        summary=str(d["summary"]),
+        desired=d.get("desired"),
+        actual=d.get("actual"),
+        resources=tuple(d.get("resources") or ()),
+        since=parse_time(d.get("since")),
+        links=tuple((str(x["label"]), str(x["url"])) for x in d.get("links") or ()),
+    )
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.drift import Finding
+from bot.drift import Finding, finding_dict, finding_from_dict
 from bot.incidents import Incident, IncidentState, fingerprint
 from bot.store import Store
 
@@ -126,43 +126,11 @@ def _time(value: object) -> datetime | None:
 
 
 def _dump(findings: Iterable[Finding]) -> str:
-    out = []
-    for f in findings:
-        out.append(
-            {
-                "service": f.service,
-                "environment": f.environment,
-                "stage": f.stage,
-                "kind": f.kind,
-                "subject": f.subject,
-                "summary": f.summary,
-                "desired": f.desired,
-                "actual": f.actual,
-                "resources": list(f.resources),
-                "since": _iso(f.since) if f.since else None,
-                "links": [list(link) for link in f.links],
-            }
-        )
-    return json.dumps(out, separators=(",", ":"))
+    return json.dumps([finding_dict(f) for f in findings], separators=(",", ":"))
 
 
 def _load(text: str) -> tuple[Finding, ...]:
-    return tuple(
-        Finding(
-            service=d["service"],
-            environment=d["environment"],
-            stage=d["stage"],
-            kind=d["kind"],
-            subject=d["subject"],
-            summary=d["summary"],
-            desired=d["desired"],
-            actual=d["actual"],
-            resources=tuple(d["resources"]),
-            since=_time(d["since"]),
-            links=tuple((str(a), str(b)) for a, b in d["links"]),
-        )
-        for d in json.loads(text or "[]")
-    )
+    return tuple(finding_from_dict(d) for d in json.loads(text or "[]"))
 
 
 def _incident(row: Mapping[str, Any]) -> Incident:

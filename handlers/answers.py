@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 
+from slack_bolt.async_app import AsyncRespond
+
 from bot.access import Refused, policy_for
 from bot.errors import (
     BadInput,
@@ -28,6 +30,7 @@ from bot.render.blocks import (
     trace_message,
     usage_message,
 )
+from handlers.clicks import Click
 from handlers.deps import Deps
 
 
@@ -37,6 +40,17 @@ async def trace_for(deps: Deps, ref_text: str, channel_id: str) -> Trace:
     policy = policy_for(deps.services, channel_id)
     policy.check(ref)
     return await deps.tracer.trace(ref, default_repo=policy.default_repo, allowed=policy.allows)
+
+
+async def traced(
+    deps: Deps, click: Click, respond: AsyncRespond, *, replace_original: bool
+) -> Trace | None:
+    """Trace what a button names; on a domain error tell the clicker and return None."""
+    try:
+        return await trace_for(deps, click.ref, click.channel)
+    except ShiptraceError as exc:
+        await respond(replace_original=replace_original, **problem(exc, click.ref).kwargs())
+        return None
 
 
 def problem(exc: ShiptraceError, ref_text: str) -> Message:

@@ -20,7 +20,7 @@ from bot.follows import Ending, Follow, FollowState, follow_ending
 from bot.model import Trace
 from bot.render.blocks import ACTION_FOLLOW, ACTION_UNFOLLOW
 from bot.timefmt import format_time
-from handlers.answers import digest, problem, shared_message, trace_for
+from handlers.answers import digest, shared_message, trace_for, traced
 from handlers.clicks import click_from
 from handlers.deps import Deps
 from handlers.share import post_visibly
@@ -39,10 +39,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         await ack()
         click = click_from(body)
-        try:
-            trace = await trace_for(deps, click.ref, click.channel)
-        except ShiptraceError as exc:
-            await respond(replace_original=False, **problem(exc, click.ref).kwargs())
+        trace = await traced(deps, click, respond, replace_original=False)
+        if trace is None:
             return
         now = deps.clock()
         ending = follow_ending(trace, now, now, deps.follow_max)

@@ -7,9 +7,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import ShiptraceError
 from bot.render.blocks import ACTION_REFRESH, trace_message
-from handlers.answers import digest, problem, shared_message, trace_for
+from handlers.answers import digest, shared_message, traced
 from handlers.clicks import click_from
 from handlers.deps import Deps
 
@@ -21,11 +20,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         await ack()
         click = click_from(body)
-        try:
-            trace = await trace_for(deps, click.ref, click.channel)
-        except ShiptraceError as exc:
-            # In place for the asker's own answer; privately for a message others see.
-            await respond(replace_original=click.ephemeral, **problem(exc, click.ref).kwargs())
+        trace = await traced(deps, click, respond, replace_original=click.ephemeral)
+        if trace is None:
             return
         if click.message_ts is None:
             await respond(replace_original=True, **trace_message(trace).kwargs())

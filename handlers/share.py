@@ -8,9 +8,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import ShiptraceError
 from bot.render.blocks import ACTION_SHARE, Message
-from handlers.answers import problem, shared_message, trace_for
+from handlers.answers import shared_message, traced
 from handlers.clicks import click_from
 from handlers.deps import Deps
 
@@ -46,10 +45,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         await ack()
         click = click_from(body)
-        try:
-            trace = await trace_for(deps, click.ref, click.channel)
-        except ShiptraceError as exc:
-            await respond(replace_original=click.ephemeral, **problem(exc, click.ref).kwargs())
+        trace = await traced(deps, click, respond, replace_original=click.ephemeral)
+        if trace is None:
             return
         message = shared_message(trace, deps, None, note=f"Shared by <@{click.user}>")
         ts = await post_visibly(client, respond, click.channel, message)

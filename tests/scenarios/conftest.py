@@ -15,7 +15,8 @@ from bot.cli import main
 from tests.emulators.github import GitHubEmulator
 from tests.emulators.kube import KubeEmulator, write_kubeconfig
 from tests.emulators.slack import SlackEmulator
-from tests.scenarios.fleet import TWO_ENVS
+from tests.scenarios import shop
+from tests.scenarios.fleet import TWO_ENVS, live_prod, live_staging
 from tests.scenarios.slackbot import SLACK_CONFIG, Clock
 
 CONFIG = """
@@ -116,3 +117,13 @@ def fleet(workdir: Path, clusters: dict[str, KubeEmulator]) -> dict[str, KubeEmu
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
+
+
+@pytest.fixture
+def shop_live_in_staging(github: GitHubEmulator, fleet: dict[str, KubeEmulator]) -> shop.Shop:
+    """acme/shop#12 merged with green CI, live in staging; production runs the base."""
+    s = shop.build(github)
+    shop.green_ci(github, s.merged)
+    live_staging(fleet["staging"], s.merged)
+    live_prod(fleet["prod"], s.base)
+    return s

@@ -15,24 +15,17 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from tests.emulators.github import GitHubEmulator
-from tests.emulators.kube import KubeEmulator
 from tests.emulators.slack import SlackEmulator
 from tests.emulators.slack_signing import signed_headers, slash_command_body, slash_command_payload
 from tests.scenarios import shop
-from tests.scenarios.fleet import live_prod, live_staging
 from tests.scenarios.slackbot import SECRET, Clock, block_text, get, post, start_bot
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def s(github: GitHubEmulator, fleet: dict[str, KubeEmulator]) -> shop.Shop:
-    s = shop.build(github)
-    shop.green_ci(github, s.merged)
-    live_staging(fleet["staging"], s.merged)
-    live_prod(fleet["prod"], s.base)
-    return s
+def s(shop_live_in_staging: shop.Shop) -> shop.Shop:
+    return shop_live_in_staging
 
 
 async def test_socket_mode_round_trip(

@@ -10,24 +10,19 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.follows import FollowState
-from tests.emulators.github import GitHubEmulator
 from tests.emulators.kube import KubeEmulator
 from tests.emulators.slack import SlackEmulator
 from tests.scenarios import kubeobjs as k
 from tests.scenarios import shop
-from tests.scenarios.fleet import flux_prod, live_prod, live_staging, seed, tag
+from tests.scenarios.fleet import flux_prod, seed, tag
 from tests.scenarios.slackbot import DEPLOYS, Clock, block_text, buttons, click, start_bot
 
 NEW_HASH = "8e1a"
 
 
 @pytest.fixture
-def s(github: GitHubEmulator, fleet: dict[str, KubeEmulator]) -> shop.Shop:
-    s = shop.build(github)
-    shop.green_ci(github, s.merged)
-    live_staging(fleet["staging"], s.merged)
-    live_prod(fleet["prod"], s.base)
-    return s
+def s(shop_live_in_staging: shop.Shop) -> shop.Shop:
+    return shop_live_in_staging
 
 
 def prod_syncs(fleet: dict[str, KubeEmulator], s: shop.Shop) -> None:

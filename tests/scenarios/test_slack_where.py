@@ -10,11 +10,9 @@ from typing import Any
 import pytest
 
 from tests.emulators.github import GitHubEmulator
-from tests.emulators.kube import KubeEmulator
 from tests.emulators.slack import SlackEmulator
 from tests.emulators.slack_signing import signed_headers, slash_command_body
 from tests.scenarios import shop
-from tests.scenarios.fleet import live_prod, live_staging
 from tests.scenarios.slackbot import (
     DEPLOYS,
     ELSEWHERE,
@@ -27,15 +25,6 @@ from tests.scenarios.slackbot import (
     start_bot,
     where,
 )
-
-
-@pytest.fixture
-def shop_live_in_staging(github: GitHubEmulator, fleet: dict[str, KubeEmulator]) -> shop.Shop:
-    s = shop.build(github)
-    shop.green_ci(github, s.merged)
-    live_staging(fleet["staging"], s.merged)
-    live_prod(fleet["prod"], s.base)
-    return s
 
 
 async def test_where_acks_then_answers_with_every_stage_and_its_kind(
