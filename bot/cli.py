@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
+from slack_sdk.errors import SlackApiError
+
 from bot import __version__
 from bot.app import serve, slack_client
 from bot.config import ServiceMap, Settings, load_service_map, load_settings
@@ -25,7 +27,7 @@ from bot.delivery_store import Deliveries
 from bot.digests import DigestBuilder
 from bot.drift import Finding, Unchecked, finding_dict
 from bot.engine import open_engine
-from bot.errors import BadInput, ShiptraceError
+from bot.errors import BadInput, ConfigError, ShiptraceError
 from bot.incident_store import Incidents
 from bot.refs import USAGE, Ref, parse_ref, web_host
 from bot.render.digest import digest_text
@@ -43,7 +45,8 @@ log = logging.getLogger("shiptrace")
 DRIFT_HELP = """\
 Scan every environment of every configured service once and print what drifts, one line
 per finding: "service/environment: subject: what — since <time or unknown>". No grace
-period: a rollout in progress shows up too. Environments that could not be checked (a
+period: a drift that began a moment ago shows up too (a rollout in progress does not,
+until its controller gives up). Environments that could not be checked (a
 cluster unreachable, a kind forbidden) are named on stderr.
 
 exit status: 0 no drift, 1 drift found, 2 bad config, 4 no drift found but some
@@ -134,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "digest":
             services = load_service_map(args.config or settings.shiptrace_config)
             if args.post and not args.channel:
-                raise BadInput("--post needs --channel (the Slack channel id to post to)")
+                parser.error("digest --post needs --channel (the Slack channel id to post to)")
             return asyncio.run(_digest(settings, services, args.channel, args.post))
         if args.command == "serve":
             services = load_service_map(args.config or settings.shiptrace_config)
@@ -208,9 +211,15 @@ async def _digest(settings: Settings, services: ServiceMap, channel: str | None,
         assert channel is not None
         client = slack_client(settings)
         job = DigestJob(client, builder, deliveries, [channel], services.slack.digest, utcnow)
-        deliveries.digest_intent(channel, start, now, late=False)
         built = await builder.build(channel, start, now)
-        ts = await job.send(channel, built, now)
+        try:
+            ts = await job.send(channel, built, now)
+        except SlackApiError as exc:
+            raise ConfigError(
+                f"Slack refused the digest in {channel} ({exc.response.get('error')}); "
+                "invite the bot to the channel (/invite @shiptrace) and check its scopes"
+            ) from None
+        deliveries.digest_intent(channel, start, now, late=False)
         deliveries.digest_posted(channel, now, ts, utcnow())
         print(f"shiptrace: digest posted in {channel} (ts {ts})", file=sys.stderr)
         return 0

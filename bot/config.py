@@ -13,6 +13,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -147,9 +148,16 @@ class DigestConfig(_Strict):
     @field_validator("days")
     @classmethod
     def _valid_days(cls, value: str) -> str:
-        if not _DAYS.fullmatch(value.strip().lower()):
-            raise ValueError(f"'{value}' is not a list of weekdays (e.g. mon-fri, mon,wed)")
-        return value.strip().lower()
+        days = value.strip().lower()
+        try:
+            if not _DAYS.fullmatch(days):
+                raise ValueError
+            CronTrigger(day_of_week=days)  # the scheduler's own check: no wrapping ranges
+        except ValueError:
+            raise ValueError(
+                f"'{value}' is not a list of weekdays (e.g. mon-fri, mon,wed, or mon,fri-sun)"
+            ) from None
+        return days
 
 
 _DAY = r"(?:mon|tue|wed|thu|fri|sat|sun|[0-6])"

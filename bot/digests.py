@@ -214,6 +214,8 @@ class DigestBuilder:
                 "number": change.ref.rsplit("#", 1)[1],
                 "title": change.title,
                 "merged_at": change.merged_at.isoformat(),
+                # What _remember reads the revert from, so a re-trace keeps it.
+                "body": f"Reverts {change.revert_of}" if change.revert_of else "",
             }
             trace = await self._trace(service, pull, errors)
             if trace is None:

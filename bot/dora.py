@@ -17,9 +17,10 @@ Definitions:
 - Change failure rate: failed deployments / deployments in the window; None when there were
   no deployments. A deployment at time `at` failed when, in the same service and environment,
   within the failure window after it (at < t <= at + failure window):
-  a rollout failed, or a drift incident was opened, or a revert was merged of the change that
-  was first seen live there at exactly `at`. What follows a deployment counts even when it
-  falls after the end of the window.
+  a rollout failed, or a drift incident was opened, or a revert was merged of a change that
+  deployment shipped (the latest deployment there at or before 15 minutes after the change
+  was first seen live there: the scan and the trace see a rollout at slightly different
+  times). What follows a deployment counts even when it falls after the end of the window.
 - Time to restore: for each incident resolved in the window, resolved - opened; its median;
   None when no incident was resolved. Open incidents: opened before the end and not resolved
   before the end.
@@ -130,7 +131,7 @@ def figures(
     lead_times = [(c.ref, when - _utc(c.merged_at)) for when, c in went_live]
 
     trouble = _trouble(failures, incidents)
-    reverts = _reverts(changes)
+    reverts = _reverts(changes, deployed)
     failed = sum(
         1
         for d in deployed
@@ -208,16 +209,30 @@ def _trouble(
     return times
 
 
-def _reverts(changes: Sequence[ChangeRecord]) -> dict[tuple[str, str, datetime], list[datetime]]:
-    """Per (service, environment, time a reverted change was first seen live there): when the
-    reverts of that change were merged."""
-    by_ref = {c.ref: c for c in changes}
+REVERT_MATCH = timedelta(minutes=15)
+
+
+def _reverts(
+    changes: Sequence[ChangeRecord], deployed: Sequence[DeploymentRecord]
+) -> dict[tuple[str, str, datetime], list[datetime]]:
+    """Per deployment (service, environment, time) that shipped a reverted change: when the
+    reverts of that change were merged. Refs compare case-insensitively, as GitHub's do."""
+    by_ref = {c.ref.lower(): c for c in changes}
     times: dict[tuple[str, str, datetime], list[datetime]] = defaultdict(list)
     for revert in changes:
-        reverted = by_ref.get(revert.revert_of) if revert.revert_of else None
-        if reverted is not None:
-            for env, when in reverted.live_at.items():
-                times[reverted.service, env, _utc(when)].append(_utc(revert.merged_at))
+        reverted = by_ref.get(revert.revert_of.lower()) if revert.revert_of else None
+        if reverted is None:
+            continue
+        for env, when in reverted.live_at.items():
+            shipped = [
+                _utc(d.at)
+                for d in deployed
+                if d.service == reverted.service
+                and d.environment == env
+                and _utc(d.at) <= _utc(when) + REVERT_MATCH
+            ]
+            if shipped:
+                times[reverted.service, env, max(shipped)].append(_utc(revert.merged_at))
     return times
 
 

@@ -80,6 +80,12 @@ def test_the_design_example_is_valid() -> None:
             ('repos: ["acme/*"]', 'repos: ["acme/billing"]'),
             "slack.channels.C0DEPLOYS.default_repo: acme/shop is not allowed",
         ),
+        (("slack:\n", "slack:\n  digest: {days: fri-mon}\n"), "slack.digest.days: 'fri-mon'"),
+        (("slack:\n", "slack:\n  digest: {at: '25:00'}\n"), "slack.digest.at: '25:00' is not"),
+        (
+            ("slack:\n", "slack:\n  digest: {timezone: Mars/Base}\n"),
+            "slack.digest.timezone: 'Mars/Base' is not a time zone",
+        ),
     ],
 )
 def test_bad_config_names_the_key_path(change: tuple[str, str], message: str) -> None:

@@ -6,7 +6,7 @@ the failure window 4 h. Services run staging then production.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,6 +30,7 @@ ENVS = ("staging", "production")
 FW = timedelta(hours=4)
 H = timedelta(hours=1)
 US = timedelta(microseconds=1)
+MIN = timedelta(minutes=1)
 
 
 def h(hours: float) -> datetime:
@@ -196,6 +197,15 @@ CASES: dict[str, Case] = {
             change(3, h(3), None, h(8), revert_of=1),
         ],
         expect={"failed_deployments": 1, "total_deployments": 3},
+    ),
+    "a revert matches the deployment the scan saw shortly before the trace's live time": Case(
+        changes=[
+            change(1, h(0), None, h(2)),
+            # GitHub's revert body names the repo as its owner writes it.
+            replace(change(2, h(3), None, None), revert_of="ACME/Shop#1"),
+        ],
+        deployments=[deploy("production", h(1.5)), deploy("production", h(2) - 10 * MIN)],
+        expect={"failed_deployments": 1, "total_deployments": 2},
     ),
     "a revert merged after the failure window": Case(
         changes=[change(1, h(0), None, h(2)), change(2, h(6) + US, None, h(8), revert_of=1)],
