@@ -54,6 +54,7 @@ from handlers.follow import FollowJob
 log = logging.getLogger("shiptrace")
 
 SOCKET_CONNECT_TIMEOUT = 10.0
+CATCH_UP_EVERY = 300  # seconds: a digest missed during a takeover or refused is retried
 
 
 @dataclass
@@ -184,7 +185,8 @@ async def running(
             *digest_job.cron_jobs(),
         ]
         if digest_job.channels:
-            jobs.append(StartJob("digest-catch-up", digest_job.catch_up))
+            jobs.append(StartJob("digest-start", digest_job.catch_up))
+            jobs.append(IntervalJob("digest-catch-up", digest_job.catch_up, CATCH_UP_EVERY))
         if elector is not None:
             # Follows live in each replica's own database: each keeps its own up to date.
             # Drift and digests must run once for all: only on the Lease holder.

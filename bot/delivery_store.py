@@ -59,7 +59,17 @@ class Deliveries:
     def remember_change(
         self, change: ChangeRecord, sha: str, url: str | None, now: datetime
     ) -> None:
+        """Keep the earliest time the change was seen live in each environment: a later trace
+        (a newer release running) must not move it or forget it."""
         pr = int(change.ref.rsplit("#", 1)[1])
+        live = dict(change.live_at)
+        with self.store.guard():
+            row = self.db.execute(
+                "select live_at from changes where repo = ? and pr = ?", [change.repo.lower(), pr]
+            ).fetchone()
+        for env, when in json.loads(row[0] or "{}").items() if row else ():
+            earlier = _time(when)
+            live[env] = min(live.get(env, earlier), earlier)
         with self.store.guard():
             self.db.table("changes").upsert(
                 {
@@ -71,7 +81,7 @@ class Deliveries:
                     "url": url,
                     "merged_at": _iso(change.merged_at),
                     "environments": json.dumps(list(change.environments)),
-                    "live_at": json.dumps({k: _iso(v) for k, v in change.live_at.items()}),
+                    "live_at": json.dumps({k: _iso(v) for k, v in live.items()}),
                     "revert_of": change.revert_of,
                     "traced_at": _iso(now),
                 },
@@ -163,6 +173,13 @@ class Deliveries:
                 "update digests set state = 'posted', ts = ?, posted_at = ? "
                 "where channel = ? and window_end = ?",
                 [ts, _iso(now), channel, _iso(end)],
+            )
+
+    def digest_skipped(self, channel: str, end: datetime) -> None:
+        with self.store.guard():
+            self.db.execute(
+                "update digests set state = 'skipped' where channel = ? and window_end = ?",
+                [channel, _iso(end)],
             )
 
     def pending_digests(self) -> list[tuple[str, datetime, datetime, bool]]:

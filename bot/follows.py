@@ -157,9 +157,14 @@ class Follows:
         with self.store.guard():
             self.table.update(follow.id, {"digest": digest, "updated_at": _iso(now)})
 
-    def ending(self, follow: Follow, reason: str) -> None:
+    def ending(self, follow: Follow, reason: str) -> bool:
+        """Decide the end of an active follow; False when it is no longer active."""
         with self.store.guard():
-            self.table.update(follow.id, {"state": FollowState.ENDING.value, "end_reason": reason})
+            cursor = self.store.db.execute(
+                "update follows set state = ?, end_reason = ? where id = ? and state = ?",
+                [FollowState.ENDING.value, reason, follow.id, FollowState.ACTIVE.value],
+            )
+        return cursor.rowcount == 1
 
     def ended(self, follow: Follow, now: datetime, reply_ts: str | None = None) -> None:
         with self.store.guard():

@@ -70,15 +70,11 @@ class Incidents:
         return self.get(int(str(new_id)))
 
     def revive(self, inc: Incident, findings: tuple[Finding, ...], since: datetime) -> Incident:
-        """A resolved incident drifting again within the cooldown: pending, same thread."""
-        self._set(
-            inc,
-            state=IncidentState.PENDING.value,
-            first_seen=_iso(since),
-            findings=_dump(findings),
-            fingerprint=fingerprint(findings),
-        )
-        return self.get(inc.id)
+        """A resolved incident drifting again within the cooldown: a new episode (its own row,
+        so each keeps its own times) in the same thread."""
+        new = self.track(inc.key, findings, since)
+        self._set(new, channel=inc.channel, ts=inc.ts)
+        return self.get(new.id)
 
     def keep(self, inc: Incident, findings: tuple[Finding, ...]) -> None:
         self._set(inc, findings=_dump(findings))
@@ -103,9 +99,7 @@ class Incidents:
         self._set(inc, findings=_dump(findings), fingerprint=fingerprint(findings))
 
     def forget(self, inc: Incident) -> None:
-        if inc.has_thread:  # a reopened incident that calmed down again: resolved as it was
-            self._set(inc, state=IncidentState.RESOLVED.value)
-            return
+        """An episode that never opened (shorter than the grace): as if it never happened."""
         with self.store.guard():
             self.table.delete(inc.id)
 

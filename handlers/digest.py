@@ -9,7 +9,9 @@ an older one is skipped with a log line.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,6 +50,8 @@ class DigestJob:
         self.config = config
         self.clock = clock
         self.trigger: CronTrigger = digest_trigger(config.at, config.timezone, config.days)
+        # The cron run and the catch-up must not post the same window side by side.
+        self._lock = asyncio.Lock()
 
     def cron_jobs(self) -> list[CronJob]:
         return [
@@ -63,17 +67,30 @@ class DigestJob:
 
     async def run(self, channel: str) -> None:
         """The scheduled run: the digest for the latest scheduled time, unless already posted."""
-        now = self.clock()
-        end = last_fire(self.trigger, now)
-        if end is None:
-            return
-        await self.post(channel, end, late=now - end > ON_TIME)
+        async with self._lock:
+            now = self.clock()
+            end = last_fire(self.trigger, now)
+            if end is None:
+                return
+            await self.post(channel, end, late=now - end > ON_TIME)
 
     async def catch_up(self) -> None:
-        """At start: finish digests left half-done, and post a missed one within the grace."""
-        for channel, start, pending_end, late in self.deliveries.pending_digests():
-            await self._post_window(channel, start, pending_end, late)
+        """Finish digests left half-done and post a missed one, within the grace. Run at start
+        and every few minutes (a run missed while no replica led, a post Slack refused)."""
+        async with self._lock:
+            await self._catch_up()
+
+    async def _catch_up(self) -> None:
         now = self.clock()
+        grace = timedelta(hours=self.config.late_grace_hours)
+        for channel, start, pending_end, late in self.deliveries.pending_digests():
+            if now - pending_end > grace:
+                log.info("digest for %s due at %s is too late now; skipped", channel, pending_end)
+                self.deliveries.digest_skipped(channel, pending_end)
+                continue
+            await self._post_window(
+                channel, start, pending_end, late or now - pending_end > ON_TIME
+            )
         end = last_fire(self.trigger, now)
         if end is None:
             return
@@ -83,7 +100,7 @@ class DigestJob:
             last = self.deliveries.last_digest_end(channel)
             if last is not None and last >= end:
                 continue
-            if now - end > timedelta(hours=self.config.late_grace_hours):
+            if now - end > grace:
                 log.info(
                     "digest for %s due at %s was missed while the bot was down; skipped "
                     "(more than %s h late)",
@@ -96,7 +113,7 @@ class DigestJob:
 
     async def post(self, channel: str, end: datetime, *, late: bool) -> None:
         state = self.deliveries.digest_state(channel, end)
-        if state is not None and state[0] == "posted":
+        if state is not None and state[0] in ("posted", "skipped"):
             return
         last = self.deliveries.last_digest_end(channel)
         start = last if last is not None and last < end else end - timedelta(hours=24)
@@ -110,15 +127,26 @@ class DigestJob:
             self.deliveries.digest_posted(channel, end, found, self.clock())
             return
         built = await self.builder.build(channel, start, end, late=late)
-        ts = await self.send(channel, built, end)
+        await self.send(channel, built, end, posted=self._posted_now)
+
+    def _posted_now(self, channel: str, end: datetime, ts: str) -> None:
         self.deliveries.digest_posted(channel, end, ts, self.clock())
 
-    async def send(self, channel: str, built: Built, end: datetime) -> str:
+    async def send(
+        self,
+        channel: str,
+        built: Built,
+        end: datetime,
+        posted: Callable[[str, datetime, str], None] | None = None,
+    ) -> str:
+        """Post the digest (then ``posted`` records it at once), then its chart, best effort."""
         message = digest_message(built.digest)
-        posted = await self.client.chat_postMessage(
+        answer = await self.client.chat_postMessage(
             channel=channel, metadata=digest_metadata(channel, end), **message.kwargs()
         )
-        ts = str(posted["ts"])
+        ts = str(answer["ts"])
+        if posted is not None:
+            posted(channel, end, ts)
         if built.chart is not None:
             try:
                 await self.client.files_upload_v2(
@@ -129,8 +157,8 @@ class DigestJob:
                     title="Lead time per change",
                     initial_comment="Lead time per change (merge → live in the last environment)",
                 )
-            except SlackApiError as exc:  # the digest itself is out; the chart is a bonus
-                log.warning("digest chart for %s not uploaded: %s", channel, exc)
+            except Exception:  # the digest itself is out; the chart is a bonus
+                log.warning("digest chart for %s not uploaded", channel, exc_info=True)
         return ts
 
     async def _posted(self, channel: str, end: datetime) -> str | None:

@@ -122,9 +122,10 @@ class DriftJob:
         if inc.state is IncidentState.OPENING:
             inc = await self._recover(inc)
         if inc.ts is not None:
+            # Redraw before any reply: if it fails, nothing was said and the next scan retries.
+            await self._redraw(inc, found)
             if inc.state is IncidentState.PENDING:  # drifting again: same thread
                 await self._reply(inc, reopened_text(found))
-            await self._redraw(inc, found)
             self.incidents.opened(inc, found, inc.ts, now)
             return
         channel = inc.channel or self._channel(inc)
@@ -163,8 +164,8 @@ class DriftJob:
             inc = await self._recover(inc)
         if inc.ts is not None:
             after = now - inc.first_seen
-            await self._reply(inc, reconciled_text(after))
             await self._redraw(inc, inc.findings, resolved_after=after)
+            await self._reply(inc, reconciled_text(after))
         self.incidents.resolved(inc, now)
 
     async def _recover(self, inc: Incident) -> Incident:
@@ -199,7 +200,7 @@ class DriftJob:
             if by_key:
                 if payload.get("key") == inc.key and payload.get("state") == "open":
                     return str(message["ts"]), payload
-            elif payload.get("incident") == inc.id:
+            elif payload.get("incident") == inc.id and payload.get("key") == inc.key:
                 return str(message["ts"]), payload
         return None
 

@@ -137,6 +137,11 @@ class FollowJob:
             ending = Ending("could not be traced; stopped following", "timeout")
         else:
             ending = follow_ending(trace, record.started_at, now, deps.follow_max)
+        # A click (Stop following, Follow) may have changed the follow while we traced.
+        current = deps.follows.get(record.channel, record.ts)
+        if current is None or current.state is not FollowState.ACTIVE:
+            return
+        record = current
         if ending is None:
             assert trace is not None
             message = shared_message(trace, deps, record, None)
@@ -149,7 +154,8 @@ class FollowJob:
             if await self._redraw(record, message.kwargs()):
                 deps.follows.updated(record, fingerprint, now)
             return
-        deps.follows.ending(record, ending.reason)
+        if not deps.follows.ending(record, ending.reason):
+            return  # no longer active: someone stopped following it meanwhile
         ended = deps.follows.get(record.channel, record.ts)
         assert ended is not None
         if trace is not None and not await self._redraw(

@@ -149,11 +149,13 @@ def drift_list_message(
         )
     if len(incidents) > 40:
         lines.append(f"+{len(incidents) - 40} more")
-    blocks = [
-        section("drift_list_head", f"*{len(incidents)} open drift incident(s)*"),
-        *(
-            section(f"drift_list_{n}", "\n".join(lines[i : i + 10]))
-            for n, i in enumerate(range(0, len(lines), 10))
-        ),
-    ]
+    blocks = [section("drift_list_head", f"*{len(incidents)} open drift incident(s)*")]
+    chunk: list[str] = []
+    for text in lines:  # as many lines per section as fit in Slack's 3,000 characters
+        if chunk and len("\n".join([*chunk, text])) > 3000:
+            blocks.append(section(f"drift_list_{len(blocks)}", "\n".join(chunk)))
+            chunk = []
+        chunk.append(text[:3000])
+    if chunk:
+        blocks.append(section(f"drift_list_{len(blocks)}", "\n".join(chunk)))
     return Message(text=f"{len(incidents)} open drift incident(s)", blocks=blocks)

@@ -178,7 +178,7 @@ class GitHubClient:
         pulls = await self.get_all(
             f"/repos/{repo}/pulls",
             {"state": "closed", "sort": "updated", "direction": "desc"},
-            max_pages=3,
+            max_pages=10,
         )
         out = []
         for pull in pulls:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.emulators.github import GitHubEmulator
@@ -248,4 +249,34 @@ async def test_where_digest_previews_privately(
     assert status == 200 and "digest" in str(ack)
     assert preview["response_type"] == "ephemeral"
     assert "acme/shop#21" in block_text(preview["blocks"])
+    assert digests(slack) == []
+
+
+async def test_a_refused_post_is_retried_by_the_catch_up_within_the_grace(
+    workdir: Path, slack: SlackEmulator, day: Day
+) -> None:
+    clock = Clock(DUE)
+    slack.fail("chat.postMessage", "internal_error")
+    async with start_bot(workdir, slack, clock) as bot:
+        with pytest.raises(SlackApiError):
+            await bot.digest_job.run(DIGESTS)
+        assert digests(slack) == []
+        clock.now = datetime(2026, 11, 27, 9, 5, tzinfo=UTC)
+        await bot.digest_job.catch_up()
+        await bot.digest_job.catch_up()
+    [digest] = digests(slack)
+    assert digest["metadata"]["event_payload"]["window_end"] == "2026-11-27T09:00:00Z"
+
+
+async def test_a_half_done_digest_past_the_grace_is_skipped(
+    workdir: Path, slack: SlackEmulator, day: Day
+) -> None:
+    clock = Clock(DUE)
+    async with start_bot(workdir, slack, clock) as bot:
+        start = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+        bot.deps.deliveries.digest_intent(DIGESTS, start, DUE, late=False)
+    clock.now = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
+    async with start_bot(workdir, slack, clock) as bot:
+        await bot.digest_job.catch_up()
+        assert bot.deps.deliveries.digest_state(DIGESTS, DUE) == ("skipped", None)
     assert digests(slack) == []

@@ -294,3 +294,21 @@ async def test_two_replicas_one_scanner_and_a_takeover(
     assert len(parents(slack)) == 1
     [update] = replies(slack, parent["ts"])
     assert update.startswith(":warning: Still drifting, now: OutOfSync: 2 resources")
+
+
+async def test_a_failed_parent_update_does_not_repeat_the_reply(
+    workdir: Path, slack: SlackEmulator, clock: Clock, s: shop.Shop, fleet: dict[str, KubeEmulator]
+) -> None:
+    async with start_bot(workdir, slack, clock) as bot:
+        drift_staging(fleet, s, "Deployment shop")
+        await bot.drift_job.run()
+        clock.advance(minutes=2)
+        await bot.drift_job.run()
+        [parent] = parents(slack)
+        drift_staging(fleet, s)
+        slack.fail("chat.update", "internal_error")
+        clock.advance(minutes=1)
+        await bot.drift_job.run()  # the parent could not be updated: nothing said yet
+        clock.advance(minutes=1)
+        await bot.drift_job.run()
+    assert replies(slack, parent["ts"]) == [":white_check_mark: Reconciled after 4 min."]

@@ -106,3 +106,13 @@ def test_the_last_follower_leaving_ends_the_follow() -> None:
     assert (f.state, f.followers) == (FollowState.ACTIVE, ("U2",))
     f = follows.unfollow(f, "U2")
     assert (f.state, f.end_reason) == (FollowState.ENDED, "unfollowed")
+
+
+def test_an_end_is_decided_only_for_an_active_follow() -> None:
+    follows = Follows(Store.memory())
+    f = follows.start("C1", "1.0", "acme/shop#1", "U1", T0)
+    ended = follows.unfollow(f, "U1")  # stopped while a run was tracing it
+    assert follows.ending(ended, "is live in prod") is False
+    assert follows.get("C1", "1.0").state is FollowState.ENDED  # type: ignore[union-attr]
+    again = follows.start("C1", "1.0", "acme/shop#1", "U2", T0)
+    assert follows.ending(again, "is live in prod") is True

@@ -176,7 +176,24 @@ def test_the_table_keeps_one_thread_through_a_flap() -> None:
     assert (latest.state, latest.ts) == (R, "1.1")
     again = incidents.revive(latest, (finding(kind="degraded"),), T0 + timedelta(minutes=6))
     assert (again.state, again.ts, again.findings[0].kind) == (P, "1.1", "degraded")
-    incidents.forget(again)  # calmed down within the grace: resolved as before, thread kept
+    assert again.id != latest.id and again.resolved_at is None  # its own episode
+    incidents.forget(again)  # calmed down within the grace: the first episode stays as it was
     [latest] = incidents.current()
     assert (latest.state, latest.ts) == (R, "1.1")
+    assert (latest.first_seen, latest.resolved_at) == (T0, T0 + timedelta(minutes=5))
     assert incidents.open_ones() == []
+
+
+def test_where_drift_stays_within_block_kit_limits_with_long_names() -> None:
+    from bot.render.incident import drift_list_message
+    from tests.emulators.slack import block_errors
+
+    long = "checkout-payments-gateway/production-eu-central-1"
+    found = (finding(summary="OutOfSync: 12 resources differ from Git; the last sync failed"),)
+    many = [
+        Incident(i, long, "checkout", "prod", OPEN, T0, found * 2, "", channel="C1", ts=f"{i}.1")
+        for i in range(40)
+    ]
+    message = drift_list_message(many, T0 + GRACE, lambda i: f"https://slack.com/archives/{i.ts}")
+    assert block_errors(message.blocks) == []
+    assert len(message.blocks) <= 50
