@@ -280,3 +280,17 @@ async def test_a_half_done_digest_past_the_grace_is_skipped(
         await bot.digest_job.catch_up()
         assert bot.deps.deliveries.digest_state(DIGESTS, DUE) == ("skipped", None)
     assert digests(slack) == []
+
+
+def test_the_digest_command_prints_it_and_post_needs_a_channel(
+    cli: Any, day: Day, capsys: pytest.CaptureFixture[str]
+) -> None:
+    printed = cli("digest", "--channel", DIGESTS)
+    assert printed.code == 0, printed.err
+    assert printed.out.startswith("Delivery digest")
+    # The window ends now (the wall clock): what it holds depends on the day the test runs.
+    assert "last 30 days" in printed.out.lower()
+    with pytest.raises(SystemExit) as exited:
+        cli("digest", "--post")
+    assert exited.value.code == 2
+    assert "digest --post needs --channel" in capsys.readouterr().err
