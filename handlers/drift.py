@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -139,11 +140,11 @@ class DriftJob:
         if adopted is not None:
             ts, payload = adopted
             log.info("drift: %s continues in its open thread %s", inc.key, ts)
-            self.incidents.opened(inc, found, ts, now)
-            inc = self.incidents.get(inc.id)
+            threaded = replace(inc, ts=ts)
+            await self._redraw(threaded, found)  # first: a failure repeats nothing
             if payload.get("fingerprint") != fingerprint(found):  # changed since last told
-                await self._reply(inc, still_text(found))
-            await self._redraw(inc, found)
+                await self._reply(threaded, still_text(found))
+            self.incidents.opened(inc, found, ts, now)
             return
         message = incident_message(inc, found)
         posted = await self.client.chat_postMessage(
