@@ -112,9 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", help="address to listen on (default: $SHIPTRACE_HOST or 0.0.0.0)")
     serve.add_argument(
-        "--port", type=int, help="port to listen on (default: $SHIPTRACE_PORT or 3000)"
+        "--port", type=_port, help="port to listen on (default: $SHIPTRACE_PORT or 3000)"
     )
     return parser
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port (0-65535)")
+    return int(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -209,18 +215,17 @@ async def _digest(settings: Settings, services: ServiceMap, channel: str | None,
             print(digest_text(built.digest))
             return 0
         assert channel is not None
-        client = slack_client(settings)
+        client = slack_client(settings)  # a missing or malformed token fails before any work
         job = DigestJob(client, builder, deliveries, [channel], services.slack.digest, utcnow)
         built = await builder.build(channel, start, now)
+        deliveries.digest_intent(channel, start, now, late=False)  # before posting, as serve does
         try:
-            ts = await job.send(channel, built, now)
+            ts = await job.send(channel, built, now, posted=job.record_posted)
         except SlackApiError as exc:
             raise ConfigError(
                 f"Slack refused the digest in {channel} ({exc.response.get('error')}); "
                 "invite the bot to the channel (/invite @shiptrace) and check its scopes"
             ) from None
-        deliveries.digest_intent(channel, start, now, late=False)
-        deliveries.digest_posted(channel, now, ts, utcnow())
         print(f"shiptrace: digest posted in {channel} (ts {ts})", file=sys.stderr)
         return 0
 

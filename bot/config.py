@@ -9,13 +9,14 @@ from __future__ import annotations
 import fnmatch
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -234,6 +235,10 @@ class ServiceMap(_Strict):
         return [s for s in self.services if s.repo.lower() == repo.lower()]
 
 
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
 class Settings(BaseSettings):
     """Process settings, read from the environment at the edge (CLI / serve) only."""
 
@@ -252,7 +257,7 @@ class Settings(BaseSettings):
     shiptrace_config: Path = Path("shiptrace.yaml")
     shiptrace_db: Path = Path("shiptrace.db")
     shiptrace_host: str = "0.0.0.0"  # noqa: S104 - a container's bot listens on all interfaces
-    shiptrace_port: int = 3000
+    shiptrace_port: int = Field(default=3000, ge=0, le=65535)
     # Seconds one GitHub request may take before it counts as failed (then retried).
     shiptrace_github_timeout: int = 5
     # Retries of transient GitHub failures (5xx, timeouts) per request.
@@ -261,7 +266,9 @@ class Settings(BaseSettings):
     shiptrace_rate_limit_wait: float = 3.0
     # Concurrent outside look-ups per answer.
     shiptrace_concurrency: int = 8
-    shiptrace_log_level: str = "INFO"
+    shiptrace_log_level: Annotated[
+        Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)
+    ] = "INFO"
     # Followed messages: how often they are re-traced, and when following gives up.
     shiptrace_follow_interval: int = Field(default=60, ge=10)
     shiptrace_follow_max_hours: float = Field(default=24.0, gt=0)

@@ -67,7 +67,13 @@ class DigestBuilder:
         return [s for s in self.services.services if policy.allows(s.repo)]
 
     async def build(
-        self, channel: str | None, start: datetime, end: datetime, *, late: bool = False
+        self,
+        channel: str | None,
+        start: datetime,
+        end: datetime,
+        *,
+        late: bool = False,
+        chart: bool = True,
     ) -> Built:
         services = self.visible(channel)
         errors: list[str] = []
@@ -86,12 +92,12 @@ class DigestBuilder:
             late=late,
             errors=tuple(errors),
         )
-        chart = None
-        if len(window.lead_times) >= self.config.chart_min_changes:
+        png = None
+        if chart and len(window.lead_times) >= self.config.chart_min_changes:
             from bot.render.chart import lead_time_chart  # matplotlib: only when drawn
 
-            chart = lead_time_chart(window.lead_times, "Lead time per change (merge → live)")
-        return Built(digest, chart)
+            png = lead_time_chart(window.lead_times, "Lead time per change (merge → live)")
+        return Built(digest, png)
 
     # -- per service -----------------------------------------------------------------------
     async def _service(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -53,13 +53,19 @@ def digest_trigger(at: str, timezone: str, days: str) -> CronTrigger:
 def last_fire(
     trigger: CronTrigger, now: datetime, horizon: timedelta = timedelta(days=8)
 ) -> datetime | None:
-    """The latest time ``trigger`` fired at or before ``now`` (within ``horizon``)."""
+    """The latest time ``trigger`` fired at or before ``now`` (within ``horizon``).
+
+    A wall time that repeats when clocks go back fires twice; the repeat counts as the same
+    run (one digest). Steps are taken in UTC: local arithmetic across the repeat goes back.
+    """
     fire = trigger.get_next_fire_time(None, now - horizon)
     last: datetime | None = None
     while fire is not None and fire <= now:
-        last = fire
-        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
-    return last
+        if last is None or fire.replace(tzinfo=None) != last.replace(tzinfo=None):
+            last = fire
+        fire = trigger.get_next_fire_time(fire, fire.astimezone(UTC) + timedelta(seconds=1))
+    # In UTC: an aware time in the repeated hour never compares equal across zones.
+    return last.astimezone(UTC) if last is not None else None
 
 
 def build_scheduler(jobs: Sequence[Job]) -> AsyncIOScheduler:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -84,13 +84,13 @@ class DigestJob:
         now = self.clock()
         grace = timedelta(hours=self.config.late_grace_hours)
         for channel, start, pending_end, late in self.deliveries.pending_digests():
-            if now - pending_end > grace:
+            newer = self.deliveries.last_digest_end(channel)
+            if now - pending_end > grace or (newer is not None and newer >= pending_end):
                 log.info("digest for %s due at %s is too late now; skipped", channel, pending_end)
                 self.deliveries.digest_skipped(channel, pending_end)
                 continue
-            await self._post_window(
-                channel, start, pending_end, late or now - pending_end > ON_TIME
-            )
+            late = late or now - pending_end > ON_TIME
+            await self._guarded(channel, self._post_window(channel, start, pending_end, late))
         end = last_fire(self.trigger, now)
         if end is None:
             return
@@ -109,7 +109,16 @@ class DigestJob:
                     self.config.late_grace_hours,
                 )
                 continue
-            await self.post(channel, end, late=now - end > ON_TIME)
+            await self._guarded(channel, self.post(channel, end, late=now - end > ON_TIME))
+
+    async def _guarded(self, channel: str, posting: Awaitable[None]) -> None:
+        """One channel's failure (e.g. the bot was removed) must not hold up the others."""
+        try:
+            await posting
+        except Exception:
+            log.warning(
+                "digest for %s failed; retrying at the next catch-up", channel, exc_info=True
+            )
 
     async def post(self, channel: str, end: datetime, *, late: bool) -> None:
         state = self.deliveries.digest_state(channel, end)
@@ -127,9 +136,9 @@ class DigestJob:
             self.deliveries.digest_posted(channel, end, found, self.clock())
             return
         built = await self.builder.build(channel, start, end, late=late)
-        await self.send(channel, built, end, posted=self._posted_now)
+        await self.send(channel, built, end, posted=self.record_posted)
 
-    def _posted_now(self, channel: str, end: datetime, ts: str) -> None:
+    def record_posted(self, channel: str, end: datetime, ts: str) -> None:
         self.deliveries.digest_posted(channel, end, ts, self.clock())
 
     async def send(

@@ -34,7 +34,7 @@ async def preview_digest(deps: Deps, channel: str) -> Built:
     now = deps.clock()
     last = deps.deliveries.last_digest_end(channel)
     start = last if last is not None and last < now else now - timedelta(hours=24)
-    return await deps.digests.build(channel, start, now)
+    return await deps.digests.build(channel, start, now, chart=False)  # a preview shows none
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -50,7 +50,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         if text.lower() == "digest":
             await ack(text="Building this channel's digest…")
-            built = await preview_digest(deps, channel)
+            try:
+                built = await preview_digest(deps, channel)
+            except ShiptraceError as exc:
+                await respond(response_type="ephemeral", **problem(exc, text).kwargs())
+                return
             await respond(response_type="ephemeral", **digest_message(built.digest).kwargs())
             return
         # Parsing and the channel's permission are pure: a bad or refused question is answered

@@ -294,3 +294,19 @@ def test_the_digest_command_prints_it_and_post_needs_a_channel(
         cli("digest", "--post")
     assert exited.value.code == 2
     assert "digest --post needs --channel" in capsys.readouterr().err
+
+
+async def test_a_channel_that_refuses_does_not_hold_up_the_others(
+    workdir: Path, slack: SlackEmulator, day: Day
+) -> None:
+    config = workdir / "shiptrace.yaml"
+    config.write_text(SLACK_CONFIG.replace("drift: true}", "drift: true, digest: true}"))
+    slack.fail("chat.postMessage", "not_in_channel")  # the first channel refuses
+    clock = Clock(datetime(2026, 11, 27, 10, 0, tzinfo=UTC))  # down at 09:00
+    async with start_bot(workdir, slack, clock) as bot:
+        assert bot.digest_job.channels == ["C0DEPLOYS", DIGESTS]
+        await bot.digest_job.catch_up()
+    [refused] = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == "C0DEPLOYS"]
+    assert refused.response["error"] == "not_in_channel"
+    [digest] = digests(slack)
+    assert "(late)" in block_text(digest["blocks"])

@@ -125,3 +125,25 @@ def test_empty_environment_values_count_as_unset(monkeypatch: pytest.MonkeyPatch
     assert settings.shiptrace_port == 3000
     assert settings.slack_app_token is None
     assert settings.github_app_installation_id is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("SHIPTRACE_LOG_LEVEL", "verbose", "shiptrace_log_level: Input should be 'DEBUG'"),
+        ("SHIPTRACE_PORT", "70000", "shiptrace_port: Input should be less than or equal"),
+        ("SHIPTRACE_FOLLOW_INTERVAL", "5", "shiptrace_follow_interval: Input should be greater"),
+    ],
+)
+def test_bad_settings_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert message in info.value.message
+
+
+def test_the_log_level_is_case_insensitive(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHIPTRACE_LOG_LEVEL", "debug")
+    assert load_settings().shiptrace_log_level == "DEBUG"
