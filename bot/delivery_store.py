@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.dora import ChangeRecord, DeploymentRecord, FailureRecord, IncidentRecord
-from bot.store import Store
+from bot.store import Store, db_time, from_db_time
 
 
 class Deliveries:
@@ -38,7 +38,7 @@ class Deliveries:
                         "service": service,
                         "environment": environment,
                         "version": version,
-                        "seen_at": _iso(now),
+                        "seen_at": db_time(now),
                         "baseline": 1 if row is None else 0,
                     }
                 )
@@ -51,9 +51,9 @@ class Deliveries:
             rows = self.db.execute(
                 "select service, environment, version, seen_at from deployments "
                 "where baseline = 0 and seen_at >= ? order by id",
-                [_iso(since)],
+                [db_time(since)],
             ).fetchall()
-        return [DeploymentRecord(r[0], r[1], r[2], _time(r[3])) for r in rows]
+        return [DeploymentRecord(r[0], r[1], r[2], from_db_time(r[3])) for r in rows]
 
     # -- changes ---------------------------------------------------------------------------
     def remember_change(
@@ -68,7 +68,7 @@ class Deliveries:
                 "select live_at from changes where repo = ? and pr = ?", [change.repo.lower(), pr]
             ).fetchone()
         for env, when in json.loads(row[0] or "{}").items() if row else ():
-            earlier = _time(when)
+            earlier = from_db_time(when)
             live[env] = min(live.get(env, earlier), earlier)
         with self.store.guard():
             self.db.table("changes").upsert(
@@ -79,11 +79,11 @@ class Deliveries:
                     "sha": sha,
                     "title": change.title,
                     "url": url,
-                    "merged_at": _iso(change.merged_at),
+                    "merged_at": db_time(change.merged_at),
                     "environments": json.dumps(list(change.environments)),
-                    "live_at": json.dumps({k: _iso(v) for k, v in live.items()}),
+                    "live_at": json.dumps({k: db_time(v) for k, v in live.items()}),
                     "revert_of": change.revert_of,
-                    "traced_at": _iso(now),
+                    "traced_at": db_time(now),
                 },
                 pk=("repo", "pr"),
             )
@@ -92,7 +92,7 @@ class Deliveries:
         with self.store.guard():
             rows = list(
                 self.db.table("changes").rows_where(
-                    "merged_at >= ?", [_iso(merged_since)], order_by="merged_at"
+                    "merged_at >= ?", [db_time(merged_since)], order_by="merged_at"
                 )
             )
         return [
@@ -101,8 +101,8 @@ class Deliveries:
                 repo=str(r["repo"]),
                 ref=f"{r['repo']}#{r['pr']}",
                 title=str(r["title"] or ""),
-                merged_at=_time(r["merged_at"]),
-                live_at={k: _time(v) for k, v in json.loads(r["live_at"] or "{}").items()},
+                merged_at=from_db_time(r["merged_at"]),
+                live_at={k: from_db_time(v) for k, v in json.loads(r["live_at"] or "{}").items()},
                 environments=tuple(json.loads(r["environments"] or "[]")),
                 revert_of=r["revert_of"] or None,
             )
@@ -116,10 +116,12 @@ class Deliveries:
             rows = self.db.execute(
                 "select repo, environment, seen_at, sha from first_seen "
                 "where stage = 'rollout' and status = 'failed' and seen_at >= ?",
-                [_iso(since)],
+                [db_time(since)],
             ).fetchall()
         return [
-            FailureRecord(service_of[r[0]], r[1], _time(r[2]), f"rollout of {r[3][:7]} failed")
+            FailureRecord(
+                service_of[r[0]], r[1], from_db_time(r[2]), f"rollout of {r[3][:7]} failed"
+            )
             for r in rows
             if r[0] in service_of
         ]
@@ -130,10 +132,11 @@ class Deliveries:
                 # An episode starts when the drift did (first_seen), as "reconciled after" says.
                 "select service, environment, first_seen, resolved_at from incidents "
                 "where opened_at is not null and (resolved_at is null or resolved_at >= ?)",
-                [_iso(since)],
+                [db_time(since)],
             ).fetchall()
         return [
-            IncidentRecord(r[0], r[1], _time(r[2]), _time(r[3]) if r[3] else None) for r in rows
+            IncidentRecord(r[0], r[1], from_db_time(r[2]), from_db_time(r[3]) if r[3] else None)
+            for r in rows
         ]
 
     # -- digests posted ----------------------------------------------------------------------
@@ -143,13 +146,13 @@ class Deliveries:
                 "select max(window_end) from digests where channel = ? and state = 'posted'",
                 [channel],
             ).fetchone()
-        return _time(row[0]) if row and row[0] else None
+        return from_db_time(row[0]) if row and row[0] else None
 
     def digest_state(self, channel: str, end: datetime) -> tuple[str, str | None] | None:
         with self.store.guard():
             row = self.db.execute(
                 "select state, ts from digests where channel = ? and window_end = ?",
-                [channel, _iso(end)],
+                [channel, db_time(end)],
             ).fetchone()
         return (str(row[0]), row[1]) if row else None
 
@@ -158,8 +161,8 @@ class Deliveries:
             self.db.table("digests").insert(
                 {
                     "channel": channel,
-                    "window_end": _iso(end),
-                    "window_start": _iso(start),
+                    "window_end": db_time(end),
+                    "window_start": db_time(start),
                     "state": "intent",
                     "late": int(late),
                 },
@@ -172,14 +175,14 @@ class Deliveries:
             self.db.execute(
                 "update digests set state = 'posted', ts = ?, posted_at = ? "
                 "where channel = ? and window_end = ?",
-                [ts, _iso(now), channel, _iso(end)],
+                [ts, db_time(now), channel, db_time(end)],
             )
 
     def digest_skipped(self, channel: str, end: datetime) -> None:
         with self.store.guard():
             self.db.execute(
                 "update digests set state = 'skipped' where channel = ? and window_end = ?",
-                [channel, _iso(end)],
+                [channel, db_time(end)],
             )
 
     def pending_digests(self) -> list[tuple[str, datetime, datetime, bool]]:
@@ -189,12 +192,4 @@ class Deliveries:
                 "select channel, window_start, window_end, late from digests "
                 "where state = 'intent' order by window_end"
             ).fetchall()
-        return [(r[0], _time(r[1]), _time(r[2]), bool(r[3])) for r in rows]
-
-
-def _iso(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat()
-
-
-def _time(value: object) -> datetime:
-    return datetime.fromisoformat(str(value))
+        return [(r[0], from_db_time(r[1]), from_db_time(r[2]), bool(r[3])) for r in rows]

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.model import Status, Trace
-from bot.store import Store
+from bot.store import Store, db_time, from_db_time
 
 
 class FollowState(StrEnum):
@@ -111,7 +111,7 @@ class Follows:
                         "ts": ts,
                         "ref": ref,
                         "followers": json.dumps([user]),
-                        "started_at": _iso(now),
+                        "started_at": db_time(now),
                         "state": FollowState.ACTIVE.value,
                     }
                 )
@@ -121,7 +121,7 @@ class Follows:
                     {
                         "ref": ref,
                         "followers": json.dumps([user]),
-                        "started_at": _iso(now),
+                        "started_at": db_time(now),
                         "state": FollowState.ACTIVE.value,
                         "digest": None,
                         "end_reason": None,
@@ -155,7 +155,7 @@ class Follows:
 
     def updated(self, follow: Follow, digest: str, now: datetime) -> None:
         with self.store.guard():
-            self.table.update(follow.id, {"digest": digest, "updated_at": _iso(now)})
+            self.table.update(follow.id, {"digest": digest, "updated_at": db_time(now)})
 
     def ending(self, follow: Follow, reason: str) -> bool:
         """Decide the end of an active follow; False when it is no longer active."""
@@ -170,18 +170,18 @@ class Follows:
         with self.store.guard():
             self.table.update(
                 follow.id,
-                {"state": FollowState.ENDED.value, "ended_at": _iso(now), "reply_ts": reply_ts},
+                {
+                    "state": FollowState.ENDED.value,
+                    "ended_at": db_time(now),
+                    "reply_ts": reply_ts,
+                },
             )
-
-
-def _iso(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat()
 
 
 def _follow(row: dict[str, object]) -> Follow:
     def when(key: str) -> datetime | None:
         value = row.get(key)
-        return datetime.fromisoformat(str(value)) if value else None
+        return from_db_time(value) if value else None
 
     started = when("started_at")
     assert started is not None

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bot.drift import Finding, finding_dict, finding_from_dict
 from bot.incidents import Incident, IncidentState, fingerprint
-from bot.store import Store
+from bot.store import Store, db_time, from_db_time
 
 
 class Incidents:
@@ -35,7 +35,7 @@ class Incidents:
 
     def in_window(self, start: datetime, end: datetime) -> list[Incident]:
         """Incidents that opened or were resolved in [start, end)."""
-        a, b = _iso(start), _iso(end)
+        a, b = db_time(start), db_time(end)
         with self.store.guard():
             rows = list(
                 self.table.rows_where(
@@ -61,7 +61,7 @@ class Incidents:
                     "service": service,
                     "environment": environment,
                     "state": IncidentState.PENDING.value,
-                    "first_seen": _iso(since),
+                    "first_seen": db_time(since),
                     "findings": _dump(findings),
                     "fingerprint": fingerprint(findings),
                 }
@@ -80,7 +80,7 @@ class Incidents:
         self._set(inc, findings=_dump(findings))
 
     def opening(self, inc: Incident, channel: str | None, now: datetime) -> Incident:
-        self._set(inc, state=IncidentState.OPENING.value, channel=channel, intent_at=_iso(now))
+        self._set(inc, state=IncidentState.OPENING.value, channel=channel, intent_at=db_time(now))
         return self.get(inc.id)
 
     def opened(
@@ -90,7 +90,7 @@ class Incidents:
             inc,
             state=IncidentState.OPEN.value,
             ts=ts or inc.ts,
-            opened_at=_iso(now),
+            opened_at=db_time(now),
             findings=_dump(findings),
             fingerprint=fingerprint(findings),
         )
@@ -104,19 +104,11 @@ class Incidents:
             self.table.delete(inc.id)
 
     def resolved(self, inc: Incident, now: datetime) -> None:
-        self._set(inc, state=IncidentState.RESOLVED.value, resolved_at=_iso(now))
+        self._set(inc, state=IncidentState.RESOLVED.value, resolved_at=db_time(now))
 
     def _set(self, inc: Incident, **values: Any) -> None:
         with self.store.guard():
             self.table.update(inc.id, values)
-
-
-def _iso(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat()
-
-
-def _time(value: object) -> datetime | None:
-    return datetime.fromisoformat(str(value)) if value else None
 
 
 def _dump(findings: Iterable[Finding]) -> str:
@@ -128,7 +120,7 @@ def _load(text: str) -> tuple[Finding, ...]:
 
 
 def _incident(row: Mapping[str, Any]) -> Incident:
-    first_seen = _time(row["first_seen"])
+    first_seen = _when(row["first_seen"])
     assert first_seen is not None
     return Incident(
         id=int(row["id"]),
@@ -141,7 +133,11 @@ def _incident(row: Mapping[str, Any]) -> Incident:
         fingerprint=str(row["fingerprint"] or ""),
         channel=str(row["channel"]) if row.get("channel") else None,
         ts=str(row["ts"]) if row.get("ts") else None,
-        opened_at=_time(row.get("opened_at")),
-        resolved_at=_time(row.get("resolved_at")),
-        intent_at=_time(row.get("intent_at")),
+        opened_at=_when(row.get("opened_at")),
+        resolved_at=_when(row.get("resolved_at")),
+        intent_at=_when(row.get("intent_at")),
     )
+
+
+def _when(value: object) -> datetime | None:
+    return from_db_time(value) if value else None

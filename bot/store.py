@@ -277,7 +277,7 @@ class Store:
                 key,
             ).fetchone()
             if row is not None:
-                return datetime.fromisoformat(row[0])
+                return from_db_time(row[0])
             self.db.table("first_seen").insert(
                 {
                     "repo": key[0],
@@ -286,7 +286,7 @@ class Store:
                     "stage": stage,
                     "status": status,
                     "revision": revision,
-                    "seen_at": now.astimezone(UTC).isoformat(),
+                    "seen_at": db_time(now),
                 },
                 pk=("repo", "sha", "environment", "stage", "status"),
                 ignore=True,
@@ -305,5 +305,14 @@ def _explain(name: str, exc: sqlite3.OperationalError) -> str:
     return f"cannot use {name} ({text})"
 
 
+def db_time(when: datetime) -> str:
+    """The one way times are stored: ISO 8601 in UTC, so that they compare as strings."""
+    return when.astimezone(UTC).isoformat()
+
+
+def from_db_time(value: object) -> datetime:
+    return datetime.fromisoformat(str(value))
+
+
 def _now() -> str:
-    return datetime.now(UTC).isoformat()
+    return db_time(datetime.now(UTC))
