@@ -15,7 +15,6 @@ import logging
 import sys
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
 from pathlib import Path
 
 from slack_sdk.errors import SlackApiError
@@ -208,8 +207,7 @@ async def _digest(settings: Settings, services: ServiceMap, channel: str | None,
             utcnow,
         )
         now = utcnow()
-        last = deliveries.last_digest_end(channel) if channel else None
-        start = last if last is not None and last < now else now - timedelta(hours=24)
+        start = deliveries.window_start(channel, now)
         if not post:
             built = await builder.build(channel, start, now)
             print(digest_text(built.digest))

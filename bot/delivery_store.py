@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.dora import ChangeRecord, DeploymentRecord, FailureRecord, IncidentRecord
 from bot.store import Store, db_time, from_db_time
+
+FIRST_WINDOW = timedelta(hours=24)
 
 
 class Deliveries:
@@ -147,6 +149,12 @@ class Deliveries:
                 [channel],
             ).fetchone()
         return from_db_time(row[0]) if row and row[0] else None
+
+    def window_start(self, channel: str | None, end: datetime) -> datetime:
+        """Where a digest ending at ``end`` starts: the channel's previous digest, else 24 h
+        before (also for a digest of no channel)."""
+        last = self.last_digest_end(channel) if channel else None
+        return last if last is not None and last < end else end - FIRST_WINDOW
 
     def digest_state(self, channel: str, end: datetime) -> tuple[str, str | None] | None:
         with self.store.guard():

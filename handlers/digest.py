@@ -124,8 +124,7 @@ class DigestJob:
         state = self.deliveries.digest_state(channel, end)
         if state is not None and state[0] in ("posted", "skipped"):
             return
-        last = self.deliveries.last_digest_end(channel)
-        start = last if last is not None and last < end else end - timedelta(hours=24)
+        start = self.deliveries.window_start(channel, end)
         self.deliveries.digest_intent(channel, start, end, late)  # before posting
         await self._post_window(channel, start, end, late)
 

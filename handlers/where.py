@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -32,8 +31,7 @@ def open_drift(deps: Deps, channel: str) -> Message:
 async def preview_digest(deps: Deps, channel: str) -> Built:
     """The digest this channel would get now: since its last digest (else 24 h) until now."""
     now = deps.clock()
-    last = deps.deliveries.last_digest_end(channel)
-    start = last if last is not None and last < now else now - timedelta(hours=24)
+    start = deps.deliveries.window_start(channel, now)
     return await deps.digests.build(channel, start, now, chart=False)  # a preview shows none
 
 
