@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import DigestConfig
@@ -25,12 +24,12 @@ from bot.digests import Built, DigestBuilder
 from bot.render.digest import DIGEST_EVENT, digest_message, digest_metadata
 from bot.scheduler import CronJob, digest_trigger, last_fire
 from bot.trace import Clock
+from handlers.posted import find_posted
 
 log = logging.getLogger(__name__)
 
 # A run this much after its time is still "on time" (the scheduler's own delay).
 ON_TIME = timedelta(minutes=5)
-HISTORY_LIMIT = 200
 
 
 class DigestJob:
@@ -171,18 +170,5 @@ class DigestJob:
 
     async def _posted(self, channel: str, end: datetime) -> str | None:
         wanted = digest_metadata(channel, end)["event_payload"]
-        try:
-            page = await self.client.conversations_history(
-                channel=channel, include_all_metadata=True, limit=HISTORY_LIMIT
-            )
-        except SlackApiError as exc:
-            log.warning("digest: cannot read %s's history (%s)", channel, exc)
-            return None
-        for message in page.get("messages") or []:
-            metadata = message.get("metadata") or {}
-            if (
-                metadata.get("event_type") == DIGEST_EVENT
-                and metadata.get("event_payload") == wanted
-            ):
-                return str(message["ts"])
-        return None
+        found = await find_posted(self.client, channel, DIGEST_EVENT, lambda p: p == wanted)
+        return found[0] if found else None

@@ -46,12 +46,11 @@ from bot.render.incident import (
 )
 from bot.scan import ScanResult
 from handlers.deps import Deps
+from handlers.posted import find_posted
 
 log = logging.getLogger(__name__)
 
 Scanner = Callable[[], Awaitable[ScanResult]]
-# How many of a channel's newest messages to search for a parent posted before a crash.
-HISTORY_LIMIT = 200
 
 
 class DriftJob:
@@ -185,25 +184,13 @@ class DriftJob:
         service/environment), found by the metadata it carries."""
         if inc.channel is None:
             return None
-        try:
-            # The newest messages, not "since the intent": Slack's clock and ours may differ.
-            page = await self.client.conversations_history(
-                channel=inc.channel, include_all_metadata=True, limit=HISTORY_LIMIT
-            )
-        except SlackApiError as exc:
-            log.warning("drift: cannot read %s's history (%s)", inc.channel, exc)
-            return None
-        for message in page.get("messages") or []:
-            metadata = message.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") != INCIDENT_EVENT:
-                continue
-            if by_key:
-                if payload.get("key") == inc.key and payload.get("state") == "open":
-                    return str(message["ts"]), payload
-            elif payload.get("incident") == inc.id and payload.get("key") == inc.key:
-                return str(message["ts"]), payload
-        return None
+
+        def match(payload: dict[str, Any]) -> bool:
+            if payload.get("key") != inc.key:
+                return False
+            return payload.get("state") == "open" if by_key else payload.get("incident") == inc.id
+
+        return await find_posted(self.client, inc.channel, INCIDENT_EVENT, match)
 
     async def _reply(self, inc: Incident, text: str) -> None:
         channel, ts = _thread(inc)

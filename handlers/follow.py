@@ -23,6 +23,7 @@ from bot.timefmt import format_time
 from handlers.answers import digest, shared_message, trace_for, traced
 from handlers.clicks import click_from
 from handlers.deps import Deps
+from handlers.posted import find_posted
 from handlers.share import post_visibly
 
 log = logging.getLogger(__name__)
@@ -201,16 +202,7 @@ class FollowJob:
         self.deps.follows.ended(record, self.deps.clock(), str(posted["ts"]))
 
     async def _posted_reply(self, record: Follow, key: dict[str, Any]) -> str | None:
-        try:
-            replies = await self.client.conversations_replies(
-                channel=record.channel, ts=record.ts, include_all_metadata=True, limit=200
-            )
-        except SlackApiError as exc:
-            # Without history access we cannot tell; posting again beats never telling.
-            log.warning("follow %s: cannot read its thread (%s)", record.ref, exc)
-            return None
-        for message in replies.get("messages") or []:
-            metadata = message.get("metadata") or {}
-            if metadata.get("event_type") == ENDED_EVENT and metadata.get("event_payload") == key:
-                return str(message["ts"])
-        return None
+        found = await find_posted(
+            self.client, record.channel, ENDED_EVENT, lambda p: p == key, thread_ts=record.ts
+        )
+        return found[0] if found else None
