@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.change import pick_repo
-from bot.config import Channel, ServiceMap
+from bot.config import Channel, Service, ServiceMap
 from bot.errors import BadInput
 from bot.refs import Ref
 
@@ -39,6 +39,10 @@ class ChannelPolicy:
         if self.services.service_for_repo(repo) is None:
             return False
         return self.channel is None or self.channel.allows(repo)
+
+    def traceable(self) -> list[Service]:
+        """The configured services this channel may trace."""
+        return [s for s in self.services.services if self.allows(s.repo)]
 
     def check(self, ref: Ref) -> None:
         """Raise :class:`Refused` (or :class:`BadInput`) unless this channel may trace ``ref``."""

@@ -63,8 +63,7 @@ class DigestBuilder:
     def visible(self, channel: str | None) -> list[Service]:
         if channel is None:
             return list(self.services.services)
-        policy = policy_for(self.services, channel)
-        return [s for s in self.services.services if policy.allows(s.repo)]
+        return policy_for(self.services, channel).traceable()
 
     async def build(
         self,
@@ -177,7 +176,7 @@ class DigestBuilder:
         if merged is None or end - merged < timedelta(hours=self.config.stuck_hours):
             return None
         last = service.environments[-1].name
-        if _live(trace, last):
+        if trace.is_live_in(last):
             return None
         waiting = _waiting_stage(trace.stages)
         if waiting is None:
@@ -269,17 +268,12 @@ def _shipped(ref: str, pull: Mapping[str, object], trace: Trace, service: Servic
     )
 
 
-def _live(trace: Trace, env: str) -> bool:
-    stages = [s for s in trace.stages if s.environment == env]
-    return bool(stages) and all(s.status is Status.SUCCEEDED for s in stages)
-
-
 def _live_at(trace: Trace, service: Service, now: datetime) -> dict[str, datetime]:
     """When the change went live in each environment where it is live: the rollout's (else the
     sync's) finish, else its start, else now (first seen live)."""
     out: dict[str, datetime] = {}
     for env in service.environments:
-        if not _live(trace, env.name):
+        if not trace.is_live_in(env.name):
             continue
         stages = {s.id: s for s in trace.stages if s.environment == env.name}
         stage = stages.get("rollout") or stages.get("sync") or next(iter(stages.values()))

@@ -57,11 +57,8 @@ def follow_ending(
     if merge is not None and merge.status is Status.SKIPPED:
         return Ending("was closed without merging", "closed")
     envs = [s.environment for s in trace.stages if s.environment is not None]
-    if envs:
-        last = envs[-1]
-        stages = [s for s in trace.stages if s.environment == last]
-        if all(s.status is Status.SUCCEEDED for s in stages):
-            return Ending(f"is live in {last}", "live")
+    if envs and trace.is_live_in(envs[-1]):
+        return Ending(f"is live in {envs[-1]}", "live")
     if now - started_at >= max_age:
         return Ending(f"is still on its way; stopped following after {_age(max_age)}", "timeout")
     return None

@@ -110,3 +110,8 @@ class Trace:
     stages: tuple[Stage, ...]
     where: str
     errors: tuple[SourceProblem, ...] = field(default=())
+
+    def is_live_in(self, environment: str) -> bool:
+        """Every stage of ``environment`` succeeded (and it has some)."""
+        stages = [s for s in self.stages if s.environment == environment]
+        return bool(stages) and all(s.status is Status.SUCCEEDED for s in stages)

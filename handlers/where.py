@@ -22,8 +22,7 @@ HELP_WORDS = {"", "help", "-h", "--help", "?"}
 
 def open_drift(deps: Deps, channel: str) -> Message:
     """The open incidents of the services this channel may trace (a local read: no I/O wait)."""
-    policy = policy_for(deps.services, channel)
-    visible = {s.name for s in deps.services.services if policy.allows(s.repo)}
+    visible = {s.name for s in policy_for(deps.services, channel).traceable()}
     incidents = [i for i in deps.incidents.open_ones() if i.service in visible]
     return drift_list_message(incidents, deps.clock(), lambda i: permalink(i.channel, i.ts))
 
