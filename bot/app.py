@@ -164,11 +164,9 @@ async def running(
         drift_job = DriftJob(
             deps,
             client,
-            deps.incidents,
             scanner=lambda: scan_all(engine.clusters, services),
             grace=timedelta(seconds=settings.shiptrace_drift_grace),
             cooldown=timedelta(seconds=settings.shiptrace_drift_cooldown),
-            deliveries=deliveries,
         )
         digest_job = DigestJob(
             client,

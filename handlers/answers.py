@@ -117,7 +117,7 @@ def shared_message(trace: Trace, deps: Deps, follow: Follow | None, note: str | 
     return trace_message(trace, buttons=(ACTION_REFRESH, ACTION_FOLLOW), note=note)
 
 
-def digest(message: Message) -> str:
+def message_fingerprint(message: Message) -> str:
     """A fingerprint of what a message shows, to skip updates that change nothing."""
     body = json.dumps([message.text, message.blocks], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(body.encode()).hexdigest()

@@ -18,9 +18,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.delivery_store import Deliveries
 from bot.drift import Finding
-from bot.incident_store import Incidents
 from bot.incidents import (
     Action,
     Forget,
@@ -60,16 +58,13 @@ class DriftJob:
         self,
         deps: Deps,
         client: AsyncWebClient,
-        incidents: Incidents,
         scanner: Scanner,
         grace: timedelta,
         cooldown: timedelta,
-        deliveries: Deliveries | None = None,
     ) -> None:
-        self.deliveries = deliveries
         self.deps = deps
         self.client = client
-        self.incidents = incidents
+        self.incidents = deps.incidents
         self.scan = scanner
         self.grace = grace
         self.cooldown = cooldown
@@ -78,8 +73,8 @@ class DriftJob:
         result = await self.scan()
         findings, unchecked = result.findings, result.unchecked
         now = self.deps.clock()
-        if self.deliveries is not None:  # what runs where: deployments, for the digest
-            self.deliveries.record_versions(result.versions, now)
+        # What runs where: the deployments the digest counts.
+        self.deps.deliveries.record_versions(result.versions, now)
         by_key: dict[str, list[Finding]] = defaultdict(list)
         for finding in findings:
             by_key[finding.key].append(finding)

@@ -20,7 +20,7 @@ from bot.follows import Ending, Follow, FollowState, follow_ending
 from bot.model import Trace
 from bot.render.blocks import ACTION_FOLLOW, ACTION_UNFOLLOW
 from bot.timefmt import format_time
-from handlers.answers import digest, shared_message, trace_for, traced
+from handlers.answers import message_fingerprint, shared_message, trace_for, traced
 from handlers.clicks import click_from
 from handlers.deps import Deps
 from handlers.posted import find_posted
@@ -59,13 +59,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
             if ts is None:
                 return
             record = deps.follows.start(click.channel, ts, click.ref, click.user, now)
-            deps.follows.updated(record, digest(shared_message(trace, deps, record, None)), now)
+            deps.follows.updated(
+                record, message_fingerprint(shared_message(trace, deps, record, None)), now
+            )
             await respond(delete_original=True)
             return
         record = deps.follows.start(click.channel, ts, click.ref, click.user, now)
         message = shared_message(trace, deps, record, None)
         await client.chat_update(channel=click.channel, ts=ts, **message.kwargs())
-        deps.follows.updated(record, digest(message), now)
+        deps.follows.updated(record, message_fingerprint(message), now)
 
     @app.action(ACTION_UNFOLLOW)
     async def unfollow(
@@ -146,7 +148,7 @@ class FollowJob:
         if ending is None:
             assert trace is not None
             message = shared_message(trace, deps, record, None)
-            fingerprint = digest(message)
+            fingerprint = message_fingerprint(message)
             recent = record.updated_at is not None and now - record.updated_at < (
                 deps.follow_interval * 0.9  # a Refresh click may have just redrawn it
             )

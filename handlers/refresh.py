@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.render.blocks import ACTION_REFRESH, trace_message
-from handlers.answers import digest, shared_message, traced
+from handlers.answers import message_fingerprint, shared_message, traced
 from handlers.clicks import click_from
 from handlers.deps import Deps
 
@@ -30,4 +30,4 @@ def register(app: AsyncApp, deps: Deps) -> None:
         message = shared_message(trace, deps, follow, note=f"Refreshed by <@{click.user}>")
         await client.chat_update(channel=click.channel, ts=click.message_ts, **message.kwargs())
         if follow is not None:
-            deps.follows.updated(follow, digest(message), deps.clock())
+            deps.follows.updated(follow, message_fingerprint(message), deps.clock())
