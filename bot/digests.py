@@ -213,19 +213,21 @@ class DigestBuilder:
             and last not in c.live_at
             and c.ref.lower() not in seen
         ]
-        out: list[StuckChange] = []
-        for change in candidates:
-            pull = {
+        pulls = [
+            {
                 "number": change.ref.rsplit("#", 1)[1],
                 "title": change.title,
                 "merged_at": change.merged_at.isoformat(),
                 # What _remember reads the revert from, so a re-trace keeps it.
                 "body": f"Reverts {change.revert_of}" if change.revert_of else "",
             }
-            trace = await self._trace(service, pull, errors)
-            if trace is None:
-                continue
-            stuck = self._stuck(change.ref, pull, trace, service, end)
+            for change in candidates
+        ]
+        # Traced side by side, like the window's own PRs (_trace bounds how many at once).
+        traces = await asyncio.gather(*(self._trace(service, p, errors) for p in pulls))
+        out: list[StuckChange] = []
+        for change, pull, trace in zip(candidates, pulls, traces, strict=True):
+            stuck = self._stuck(change.ref, pull, trace, service, end) if trace else None
             if stuck is not None:
                 out.append(stuck)
         return out
