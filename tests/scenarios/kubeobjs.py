@@ -220,6 +220,24 @@ def argo_app(
     }
 
 
+def argo_resource(
+    kind: str,
+    name: str,
+    status: str,
+    *,
+    group: str = "",
+    namespace: str | None = "shop",
+    **extra: Any,
+) -> JSON:
+    """One entry of an Argo CD Application's ``status.resources``."""
+    entry: JSON = {"version": "v1", "kind": kind, "name": name, "status": status, **extra}
+    if group:
+        entry["group"] = group
+    if namespace is not None:
+        entry["namespace"] = namespace
+    return entry
+
+
 def git_repository(name: str, url: str, artifact_revision: str) -> JSON:
     return {
         "apiVersion": "source.toolkit.fluxcd.io/v1",

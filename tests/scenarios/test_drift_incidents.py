@@ -43,14 +43,7 @@ def drift_staging(fleet: dict[str, KubeEmulator], s: shop.Shop, *resources: str)
         sync="OutOfSync" if resources else "Synced",
     )
     app["status"]["resources"] = [
-        {
-            "group": "apps" if kind == "Deployment" else "",
-            "version": "v1",
-            "kind": kind,
-            "namespace": "shop",
-            "name": name,
-            "status": "OutOfSync",
-        }
+        k.argo_resource(kind, name, "OutOfSync", group="apps" if kind == "Deployment" else "")
         for kind, name in (r.split() for r in resources)
     ]
     seed(fleet["staging"], app)

@@ -26,6 +26,7 @@ from tests.scenarios.fleet import (
 )
 
 A = "a" * 40
+HEALTHY = {"status": "Healthy"}
 SERVICES = parse_service_map(TWO_ENVS)
 
 
@@ -40,23 +41,10 @@ def drifting_staging(emu: KubeEmulator) -> None:
         {
             "status": {
                 "resources": [
-                    {
-                        "group": "apps",
-                        "version": "v1",
-                        "kind": "Deployment",
-                        "namespace": "shop",
-                        "name": "shop",
-                        "status": "OutOfSync",
-                        "health": {"status": "Healthy"},
-                    },
-                    {
-                        "version": "v1",
-                        "kind": "Service",
-                        "namespace": "shop",
-                        "name": "shop",
-                        "status": "Synced",
-                        "health": {"status": "Healthy"},
-                    },
+                    k.argo_resource(
+                        "Deployment", "shop", "OutOfSync", group="apps", health=HEALTHY
+                    ),
+                    k.argo_resource("Service", "shop", "Synced", health=HEALTHY),
                 ]
             }
         },

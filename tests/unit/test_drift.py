@@ -90,38 +90,18 @@ def condition(obj: Obj, type_: str, status: str, reason: str, at: str, message: 
 
 def out_of_sync(app: Obj) -> None:
     app["status"]["sync"]["status"] = "OutOfSync"
+    healthy = {"status": "Healthy"}
     app["status"]["resources"] = [
-        {
-            "group": "apps",
-            "version": "v1",
-            "kind": "Deployment",
-            "namespace": "shop",
-            "name": "shop",
-            "status": "OutOfSync",
-            "health": {"status": "Healthy"},
-        },
-        {
-            "version": "v1",
-            "kind": "Service",
-            "namespace": "shop",
-            "name": "shop",
-            "status": "Synced",
-            "health": {"status": "Healthy"},
-        },
-        {
-            "version": "v1",
-            "kind": "ConfigMap",
-            "namespace": "shop",
-            "name": "shop-env",
-            "status": "OutOfSync",
-        },
-        {
-            "group": "rbac.authorization.k8s.io",
-            "version": "v1",
-            "kind": "ClusterRole",
-            "name": "shop-reader",
-            "status": "OutOfSync",
-        },
+        k.argo_resource("Deployment", "shop", "OutOfSync", group="apps", health=healthy),
+        k.argo_resource("Service", "shop", "Synced", health=healthy),
+        k.argo_resource("ConfigMap", "shop-env", "OutOfSync"),
+        k.argo_resource(
+            "ClusterRole",
+            "shop-reader",
+            "OutOfSync",
+            group="rbac.authorization.k8s.io",
+            namespace=None,
+        ),
     ]
 
 
