@@ -46,6 +46,7 @@ from bot.scan import scan_all
 from bot.scheduler import IntervalJob, Job, StartJob, build_scheduler
 from bot.sources.lease import LeaseClient
 from bot.trace import Clock, utcnow
+from handlers import gate
 from handlers.deps import Deps
 from handlers.digest import DigestJob
 from handlers.drift import DriftJob
@@ -54,6 +55,9 @@ from handlers.follow import FollowJob
 log = logging.getLogger("shiptrace")
 
 SOCKET_CONNECT_TIMEOUT = 10.0
+# Seconds a database call may wait for another process's lock: every call runs on the event
+# loop, so a longer wait would hold up every ack. Past it the user is told the store is busy.
+STORE_LOCK_WAIT = 0.05
 CATCH_UP_EVERY = 300  # seconds: a digest missed during a takeover or refused is retried
 
 
@@ -110,8 +114,11 @@ def build_app(settings: Settings, deps: Deps, client: AsyncWebClient) -> AsyncAp
     app = AsyncApp(
         client=client,
         signing_secret=secret.get_secret_value() if secret is not None else "",
-        # Socket Mode envelopes come over an authenticated websocket, not signed HTTP.
+        # Socket Mode envelopes come over an authenticated websocket, not signed HTTP. Over
+        # HTTP, handlers.gate has verified each request already; Bolt checks it once more.
         request_verification_enabled=not socket_mode,
+        # One log line (handlers.errors) instead of Bolt's multi-line suggestion.
+        raise_error_for_unhandled_request=True,
     )
     handlers.register(app, deps)
     return app
@@ -144,6 +151,7 @@ async def running(
     client = slack_client(settings)
     await _check_slack(client)
     async with open_engine(settings, services, clock) as engine:
+        engine.store.wait_for_locks(STORE_LOCK_WAIT)
         incidents, deliveries = Incidents(engine.store), Deliveries(engine.store)
         deps = Deps(
             tracer=engine.tracer,
@@ -158,6 +166,7 @@ async def running(
             clock=clock,
             follow_interval=timedelta(seconds=settings.shiptrace_follow_interval),
             follow_max=timedelta(hours=settings.shiptrace_follow_max_hours),
+            reply_origins=gate.reply_origins(settings.slack_api_url),
         )
         app = build_app(settings, deps, client)
         follow_job = FollowJob(deps, client)
@@ -198,8 +207,11 @@ async def running(
                 ),
             ]
         scheduler = build_scheduler(jobs)
-        socket_mode = settings.slack_app_token is not None
-        web_app = web.Application() if socket_mode else app.web_app(path="/slack/events")
+        web_app = web.Application()
+        if settings.slack_app_token is None:
+            secret = settings.slack_signing_secret
+            assert secret is not None  # build_app refused to start without it
+            web_app.router.add_post("/slack/events", gate.endpoint(app, secret.get_secret_value()))
         bot_ref: list[Bot] = []
         _web_routes(web_app, bot_ref)
         runner = web.AppRunner(web_app, handle_signals=False, access_log=None)

@@ -7,6 +7,7 @@ translates what it meets into one of these, with a short message that says what 
     ├── BadInput            what the user typed is not a change reference          (exit 2)
     ├── ConfigError         the config file or environment is wrong                 (exit 2)
     ├── StoreError          the database file cannot be used                        (exit 2)
+    │   └── StoreBusy       another process holds its write lock: try again later
     ├── ChangeNotFound      the PR / commit does not exist                          (exit 3)
     └── SourceError         an outside system could not answer
         ├── GitHubError                                                             (exit 4)
@@ -41,6 +42,10 @@ class ConfigError(ShiptraceError):
 
 class StoreError(ShiptraceError):
     exit_code = 2
+
+
+class StoreBusy(StoreError):
+    """Another process holds the database's lock; the bot does not wait for it."""
 
 
 class ChangeNotFound(ShiptraceError):

@@ -7,7 +7,9 @@ Caches:
   with no request at all.
 
 All access happens on the event loop's thread; the store is small and each call is one
-indexed statement, so it does not need a thread of its own.
+indexed statement, so it does not need a thread of its own. What could hold the loop is
+SQLite's wait for another process's lock: the bot sets that wait short (``wait_for_locks``),
+so a held lock is answered at once with ``StoreBusy`` instead of stalling every request.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from bot.errors import StoreError
+from bot.errors import StoreBusy, StoreError
 
 migrations = Migrations("shiptrace")
 
@@ -196,6 +198,10 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def wait_for_locks(self, seconds: float) -> None:
+        """How long a statement waits for another process's lock before ``StoreBusy``."""
+        self.db.execute(f"pragma busy_timeout = {round(seconds * 1000)}")
+
     def ping(self) -> bool:
         """Whether the database answers (for /readyz)."""
         try:
@@ -209,6 +215,8 @@ class Store:
         try:
             yield
         except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise StoreBusy(f"{self.name} is busy: another process holds its lock") from None
             raise StoreError(_explain(self.name, exc)) from None
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.name} is damaged ({exc}); move it aside") from None
@@ -294,9 +302,14 @@ class Store:
         return now
 
 
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    primary = exc.sqlite_errorcode & 0xFF  # e.g. SQLITE_BUSY_SNAPSHOT is a kind of SQLITE_BUSY
+    return primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in str(exc)
+
+
 def _explain(name: str, exc: sqlite3.OperationalError) -> str:
     text = str(exc)
-    if "locked" in text:
+    if _is_busy(exc):
         return f"{name} is locked by another process; stop it or set SHIPTRACE_DB to another file"
     if "unable to open" in text or "readonly" in text:
         return (

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import errors, follow, refresh, share, where
+from handlers import errors, follow, gate, refresh, share, where
 from handlers.deps import Deps
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
     """Attach every listener; each receives ``deps`` instead of reaching for globals."""
+    gate.register(app, deps.reply_origins)  # first: nothing runs for a request it refuses
     where.register(app, deps)
     refresh.register(app, deps)
     share.register(app, deps)

@@ -15,6 +15,7 @@ from bot.errors import (
     GitHubError,
     GitHubRateLimited,
     ShiptraceError,
+    StoreBusy,
     StoreError,
 )
 from bot.follows import Follow, FollowState
@@ -81,6 +82,14 @@ def problem(exc: ShiptraceError, ref_text: str) -> Message:
             "unknown for now.",
             next_step="Press Refresh in a minute.",
             retry_ref=ref_text,
+        )
+    if isinstance(exc, StoreBusy):
+        return problem_message(
+            "shiptrace's database is busy: another process is writing to it, so this could "
+            "not be answered now.",
+            next_step="Try again in a minute; if it stays busy, ask whoever runs shiptrace "
+            "what else uses its database.",
+            retry_ref=ref_text or None,
         )
     if isinstance(exc, StoreError):
         return problem_message(

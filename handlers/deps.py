@@ -25,3 +25,4 @@ class Deps:
     clock: Clock
     follow_interval: timedelta
     follow_max: timedelta
+    reply_origins: frozenset[str]  # where answers may be POSTed: Slack's hosts (handlers.gate)

@@ -1,4 +1,7 @@
-"""The one place unexpected errors end: logged with an id, answered with a short apology."""
+"""The one place unexpected errors end: logged with an id, answered with a short apology.
+
+Only a request that passed ``handlers.gate`` is answered, so an apology goes to Slack only.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,12 @@ import logging
 import uuid
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.error import BoltUnhandledRequestError
 
 from bot.errors import ShiptraceError
 from handlers.answers import problem
+from handlers.gate import describe, may_reply
 
 log = logging.getLogger("shiptrace")
 
@@ -24,8 +29,14 @@ def apology(error_id: str) -> str:
 def register(app: AsyncApp) -> None:
     @app.error
     async def on_error(
-        error: Exception, body: dict[str, Any], respond: AsyncRespond | None
+        error: Exception,
+        body: dict[str, Any],
+        respond: AsyncRespond | None,
+        context: AsyncBoltContext,
     ) -> None:
+        if isinstance(error, BoltUnhandledRequestError):  # signed, but nothing here handles it
+            log.warning("ignored a signed %s that shiptrace does not handle", describe(body))
+            return
         if isinstance(error, ShiptraceError):  # a domain error a listener did not answer
             log.info("unanswered %s: %s", type(error).__name__, error.message)
             reply = problem(error, _ref(body)).kwargs()
@@ -33,7 +44,7 @@ def register(app: AsyncApp) -> None:
             error_id = uuid.uuid4().hex[:8]
             log.error("unexpected error %s", error_id, exc_info=error)
             reply = {"text": apology(error_id)}
-        if respond is None or not body.get("response_url"):
+        if respond is None or not may_reply(context):
             return
         try:
             await respond(response_type="ephemeral", replace_original=False, **reply)

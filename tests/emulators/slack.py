@@ -79,6 +79,8 @@ class _Sink:
     status: int
     max_uses: int
     bodies: list[dict[str, Any]] = field(default_factory=list)
+    faults: list[tuple[int, int | None]] = field(default_factory=list)  # (status, Retry-After)
+    statuses: list[int] = field(default_factory=list)  # every POST's answer, in order
 
 
 @dataclass
@@ -225,6 +227,21 @@ class SlackEmulator:
         with self._lock:
             self._sinks.setdefault(name, _Sink(status=status, max_uses=max_uses))
         return f"{self.url}/response/{name}"
+
+    def fail_responses(
+        self, name: str = "r1", *, status: int, times: int = 1, retry_after: int | None = None
+    ) -> None:
+        """The next ``times`` POSTs to response_url ``name`` get ``status`` and are not kept
+        (a 429 says ``Retry-After: retry_after`` seconds, as Slack's does)."""
+        self.response_url(name)
+        with self._lock:
+            self._sinks[name].faults.extend([(status, retry_after)] * times)
+
+    def response_statuses(self, name: str = "r1") -> list[int]:
+        """What each POST to response_url ``name`` was answered, in order."""
+        with self._lock:
+            sink = self._sinks.get(name)
+            return list(sink.statuses) if sink else []
 
     def responses(self, name: str = "r1") -> list[dict[str, Any]]:
         with self._lock:
@@ -379,14 +396,23 @@ class SlackEmulator:
             sink = self._sinks.get(name)
             if sink is None:
                 return web.Response(status=404, text="no_active_hooks")
-            if len(sink.bodies) >= sink.max_uses:
-                return web.Response(status=404, text="used_url")
-            if sink.status != 200:
-                return web.Response(status=sink.status, text="error")
-            # Slack refuses a response whose blocks break Block Kit's rules, and shows nothing.
-            if body.get("blocks") and block_errors(body["blocks"]):
-                return web.Response(status=400, text="invalid_blocks")
-            sink.bodies.append(body)
+            response = self._sink_answer(sink, body)
+            sink.statuses.append(response.status)
+            return response
+
+    def _sink_answer(self, sink: _Sink, body: dict[str, Any]) -> web.Response:
+        if len(sink.bodies) >= sink.max_uses:
+            return web.Response(status=404, text="used_url")
+        if sink.faults:
+            status, retry_after = sink.faults.pop(0)
+            headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+            return web.Response(status=status, text="error", headers=headers)
+        if sink.status != 200:
+            return web.Response(status=sink.status, text="error")
+        # Slack refuses a response whose blocks break Block Kit's rules, and shows nothing.
+        if body.get("blocks") and block_errors(body["blocks"]):
+            return web.Response(status=400, text="invalid_blocks")
+        sink.bodies.append(body)
         return web.json_response({"ok": True})
 
     async def _handle_socket(self, request: web.Request) -> web.StreamResponse:

@@ -301,6 +301,17 @@ async def test_response_url_records_up_to_five_posts(emu: SlackEmulator) -> None
     assert emu.responses("other") == []
 
 
+async def test_response_url_can_be_rate_limited_or_fail_a_few_times(emu: SlackEmulator) -> None:
+    emu.fail_responses("r1", status=429, retry_after=7)
+    emu.fail_responses("r1", status=500, times=2)
+    hook = AsyncWebhookClient(emu.response_url("r1"), retry_handlers=[])
+    limited = await hook.send(text="a")
+    assert (limited.status_code, limited.headers["Retry-After"]) == (429, "7")
+    assert [(await hook.send(text=t)).status_code for t in "bcd"] == [500, 500, 200]
+    assert emu.response_statuses("r1") == [429, 500, 500, 200]
+    assert [b["text"] for b in emu.responses("r1")] == ["d"]  # failed POSTs are not kept
+
+
 async def test_response_url_refuses_invalid_blocks(emu: SlackEmulator) -> None:
     hook = AsyncWebhookClient(emu.response_url("r1"))
     too_many = [{"type": "divider"}] * 51

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+import sqlite3
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -11,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 
 from bot.app import Bot, running
 from bot.config import Settings, load_service_map
 from tests.emulators.slack import SlackEmulator
 from tests.emulators.slack_signing import block_actions_body, signed_headers, slash_command_body
+from tests.emulators.threaded import ThreadedServer
 from tests.scenarios.fleet import TWO_ENVS
 
 SECRET = "test-signing-secret"
@@ -72,6 +78,88 @@ async def start_bot(
         settings, services, host="127.0.0.1", port=0, clock=clock, schedule=False
     ) as bot:
         yield bot
+
+
+class Recorder:
+    """A server that is not Slack (an attacker's, say): records every request it gets."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: list[str] = []
+        self._server = ThreadedServer(self._make_app)
+
+    def _make_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._record)
+        return app
+
+    async def _record(self, request: web.Request) -> web.Response:
+        with self._lock:
+            self._seen.append(f"{request.method} {request.path_qs}")
+        return web.Response(text="ok")
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    @property
+    def requests(self) -> list[str]:
+        with self._lock:
+            return list(self._seen)
+
+    def __enter__(self) -> Recorder:
+        self._server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.stop()
+
+
+class LockHolder:
+    """Another process's write lock on the bot's database, held from a thread of its own.
+
+    It lets go when the ``with`` block ends, or once Slack's 3 s ack window has passed: a bot
+    that waits for the lock therefore answers only after ``held`` became False.
+    """
+
+    def __init__(self, path: Path, window: float = 3.0) -> None:
+        self._path = path
+        self._window = window
+        self._taken = threading.Event()
+        self._release = threading.Event()
+        self._thread = threading.Thread(target=self._hold, daemon=True)
+        self.held = False
+
+    def _hold(self) -> None:
+        conn = sqlite3.connect(self._path, isolation_level=None)
+        try:
+            conn.execute("begin immediate")
+            self.held = True
+            self._taken.set()
+            self._release.wait(self._window)
+            self.held = False  # before letting go: whatever the bot does next saw it gone
+            conn.execute("rollback")
+        finally:
+            conn.close()
+
+    def __enter__(self) -> LockHolder:
+        self._thread.start()
+        if not self._taken.wait(5):
+            raise TimeoutError(f"could not lock {self._path}")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._release.set()
+        self._thread.join(5)
+
+
+async def until(done: Callable[[], bool], seconds: float = 5.0) -> None:
+    """Wait for something the bot does after its HTTP answer (a log line, say)."""
+    deadline = time.monotonic() + seconds
+    while not done():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {seconds}s")
+        await asyncio.sleep(0.01)
 
 
 async def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:

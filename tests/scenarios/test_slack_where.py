@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
 from tests.emulators.github import GitHubEmulator
 from tests.emulators.slack import SlackEmulator
-from tests.emulators.slack_signing import signed_headers, slash_command_body
+from tests.emulators.slack_signing import (
+    FORM_CONTENT_TYPE,
+    block_actions_payload,
+    signed_headers,
+    slash_command_body,
+    slash_command_payload,
+)
 from tests.scenarios import shop
 from tests.scenarios.slackbot import (
     DEPLOYS,
@@ -19,10 +28,13 @@ from tests.scenarios.slackbot import (
     LOCKED,
     SECRET,
     Clock,
+    LockHolder,
+    Recorder,
     block_text,
     buttons,
     post,
     start_bot,
+    until,
     where,
 )
 
@@ -216,6 +228,268 @@ async def test_unsigned_requests_are_refused_before_any_handler(
     assert status == 401
     assert github.requests == []
     assert slack.responses("r1") == []
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    # Not a number (Slack's is whole seconds): each used to crash verification with a 500.
+    ["abc", "1e9", "", " 12", "12 ", "+12", "1_000", "²", "9" * 5000],
+)
+async def test_an_unverifiable_request_gets_401_and_causes_no_traffic(
+    workdir: Path,
+    slack: SlackEmulator,
+    clock: Clock,
+    fleet: Any,
+    github: GitHubEmulator,
+    timestamp: str,
+) -> None:
+    with Recorder() as attacker:
+        body = slash_command_body(
+            text="acme/shop#12", channel_id=DEPLOYS, response_url=f"{attacker.url}/hook"
+        )
+        headers = {**signed_headers(SECRET, body), "X-Slack-Request-Timestamp": timestamp}
+        async with start_bot(workdir, slack, clock) as bot:
+            before = slack.calls
+            status, _ = await post(f"{bot.url}/slack/events", body, headers)
+        # The bot has stopped: anything it would have sent has been sent.
+        assert status == 401
+        assert attacker.requests == []
+    assert github.requests == []
+    assert slack.calls == before
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param(lambda body: {}, id="no-headers"),
+        pytest.param(
+            lambda body: {
+                "X-Slack-Request-Timestamp": signed_headers(SECRET, body)[
+                    "X-Slack-Request-Timestamp"
+                ]
+            },
+            id="no-signature",
+        ),
+        pytest.param(
+            lambda body: {**signed_headers(SECRET, body), "X-Slack-Signature": "v0=zz"},
+            id="garbled-signature",
+        ),
+        pytest.param(lambda body: signed_headers("wrong-secret", body), id="wrong-secret"),
+    ],
+)
+async def test_an_unsigned_request_with_a_foreign_response_url_causes_no_traffic(
+    workdir: Path,
+    slack: SlackEmulator,
+    clock: Clock,
+    fleet: Any,
+    github: GitHubEmulator,
+    headers: Any,
+) -> None:
+    with Recorder() as attacker:
+        body = slash_command_body(
+            text="acme/shop#12", channel_id=DEPLOYS, response_url=f"{attacker.url}/hook"
+        )
+        async with start_bot(workdir, slack, clock) as bot:
+            before = slack.calls
+            status, _ = await post(f"{bot.url}/slack/events", body, headers(body))
+        assert status == 401
+        assert attacker.requests == []
+    assert github.requests == []
+    assert slack.calls == before
+
+
+@pytest.mark.parametrize("text", ["acme/shop#12", "help", ""])
+async def test_a_signed_request_is_never_answered_outside_slack(
+    workdir: Path,
+    slack: SlackEmulator,
+    clock: Clock,
+    shop_live_in_staging: shop.Shop,
+    github: GitHubEmulator,
+    caplog: pytest.LogCaptureFixture,
+    text: str,
+) -> None:
+    with Recorder() as elsewhere:
+        body = slash_command_body(
+            text=text, channel_id=DEPLOYS, response_url=f"{elsewhere.url}/hook"
+        )
+        async with start_bot(workdir, slack, clock) as bot:
+            status, _ = await post(f"{bot.url}/slack/events", body, signed_headers(SECRET, body))
+        assert 400 <= status < 500
+        assert elsewhere.requests == []
+    assert github.requests == []
+    [line] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "response_url" in line.getMessage() and line.exc_info is None
+
+
+async def test_a_listener_never_runs_for_a_foreign_response_url(
+    workdir: Path, slack: SlackEmulator, clock: Clock, fleet: Any
+) -> None:
+    ran: list[str] = []
+    with Recorder() as elsewhere:
+        async with start_bot(workdir, slack, clock) as bot:
+
+            @bot.app.command("/boom")
+            async def boom(ack: Any) -> None:
+                ran.append("boom")
+                await ack()
+                raise RuntimeError("secret internals")  # the apology would go to response_url
+
+            body = slash_command_body("/boom", response_url=f"{elsewhere.url}/hook")
+            status, _ = await post(f"{bot.url}/slack/events", body, signed_headers(SECRET, body))
+        assert elsewhere.requests == []
+    assert 400 <= status < 500
+    assert ran == []
+
+
+@pytest.mark.parametrize(
+    ("status", "retry_after", "times"),
+    [
+        pytest.param(429, 0, 1, id="rate-limited"),  # Retry-After: 0 so the test waits for none
+        pytest.param(500, None, 1, id="500"),
+        pytest.param(503, None, 2, id="503-twice"),
+        pytest.param(502, None, 1, id="502"),
+    ],
+)
+async def test_a_failing_response_url_is_retried_and_the_answer_arrives(
+    workdir: Path,
+    slack: SlackEmulator,
+    clock: Clock,
+    shop_live_in_staging: shop.Shop,
+    status: int,
+    retry_after: int | None,
+    times: int,
+) -> None:
+    slack.fail_responses("r1", status=status, times=times, retry_after=retry_after)
+    async with start_bot(workdir, slack, clock) as bot:
+        await where(bot, slack, "acme/shop#12")
+        [answer] = await slack.wait_responses("r1", timeout=10)
+    assert slack.response_statuses("r1") == [status] * times + [200]
+    assert answer["text"].startswith("acme/shop#12: Live in staging")
+
+
+async def test_an_answer_that_cannot_be_delivered_is_logged(
+    workdir: Path,
+    slack: SlackEmulator,
+    clock: Clock,
+    shop_live_in_staging: shop.Shop,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    slack.fail_responses("r1", status=500, times=10)
+
+    def undelivered() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if "could not deliver" in r.getMessage()]
+
+    async with start_bot(workdir, slack, clock) as bot:
+        await where(bot, slack, "acme/shop#12")
+        await until(lambda: bool(undelivered()))
+    [line] = undelivered()
+    assert line.levelno == logging.WARNING and "500" in line.getMessage()
+    assert len(slack.response_statuses("r1")) > 1  # retried before giving up
+    assert slack.responses("r1") == []
+    assert "/response/" not in caplog.text  # a response_url lets anyone answer: never logged
+
+
+def _without_response_url(payload: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in payload.items() if k != "response_url"}
+
+
+ODD_BODIES = [
+    pytest.param(
+        json.dumps({"command": "/where", "text": "acme/shop#12", "channel_id": DEPLOYS}),
+        "application/json",
+        id="json-command",
+    ),
+    pytest.param(
+        json.dumps({"type": "event_callback", "event": {"type": "app_mention"}}),
+        "application/json",
+        id="json-event",
+    ),
+    pytest.param("[1, 2]", "application/json", id="json-list"),
+    pytest.param("{not json", "application/json", id="json-broken"),
+    pytest.param("payload=%7Bnot+json", FORM_CONTENT_TYPE, id="payload-broken"),
+    pytest.param("payload=%5B1%5D", FORM_CONTENT_TYPE, id="payload-list"),
+    pytest.param("", FORM_CONTENT_TYPE, id="empty"),
+    pytest.param(
+        urlencode(
+            _without_response_url(
+                slash_command_payload(text="acme/shop#12", channel_id=DEPLOYS, response_url="")
+            )
+        ),
+        FORM_CONTENT_TYPE,
+        id="command-without-response-url",
+    ),
+    pytest.param(
+        urlencode(
+            _without_response_url(
+                slash_command_payload(text="help", channel_id=DEPLOYS, response_url="")
+            )
+        ),
+        FORM_CONTENT_TYPE,
+        id="help-without-response-url",
+    ),
+    pytest.param(
+        urlencode(
+            {
+                "payload": json.dumps(
+                    _without_response_url(
+                        block_actions_payload(
+                            "shiptrace_refresh", "acme/shop#12", DEPLOYS, "U0A", ""
+                        )
+                    )
+                )
+            }
+        ),
+        FORM_CONTENT_TYPE,
+        id="click-without-response-url",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "content_type"), ODD_BODIES)
+async def test_an_odd_but_signed_request_is_one_log_line(
+    workdir: Path,
+    slack: SlackEmulator,
+    clock: Clock,
+    fleet: Any,
+    github: GitHubEmulator,
+    caplog: pytest.LogCaptureFixture,
+    body: str,
+    content_type: str,
+) -> None:
+    raw = body.encode()
+    headers = {**signed_headers(SECRET, raw), "Content-Type": content_type}
+    async with start_bot(workdir, slack, clock) as bot:
+        before = slack.calls
+        status, _ = await post(f"{bot.url}/slack/events", raw, headers)
+    assert 400 <= status < 500
+    [line] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert line.exc_info is None and "\n" not in line.getMessage()
+    assert "Traceback" not in caplog.text
+    assert github.requests == []
+    # Bolt checks the bot token once, on the first signed request; nothing else goes to Slack.
+    assert {c.method for c in slack.calls[len(before) :]} <= {"auth.test"}
+
+
+async def test_a_locked_database_holds_up_no_ack_and_the_answer_says_so(
+    workdir: Path, slack: SlackEmulator, clock: Clock, shop_live_in_staging: shop.Shop
+) -> None:
+    async with start_bot(workdir, slack, clock) as bot:
+        with LockHolder(workdir / "shiptrace.db") as lock:
+            _, traced = await where(bot, slack, "acme/shop#12", name="r1")
+            [answer] = await slack.wait_responses("r1")
+            answered_while_locked = lock.held
+            _, usage = await where(bot, slack, "help", name="r2")
+            helped_while_locked = lock.held
+        _, _ = await where(bot, slack, "acme/shop#12", name="r3")
+        [later] = await slack.wait_responses("r3")
+    assert traced["text"].startswith("Tracing acme/shop#12")
+    assert "owner/repo#123" in block_text(usage["blocks"])
+    assert answered_while_locked and helped_while_locked  # nothing waited for the lock
+    shown = answer["text"] + "\n" + block_text(answer["blocks"])
+    assert "database is busy" in shown
+    assert "Try again in a minute" in shown
+    assert buttons(answer["blocks"]) == {"shiptrace_refresh": "acme/shop#12"}
+    assert later["text"].startswith("acme/shop#12: Live in staging")  # busy is not remembered
 
 
 async def test_a_github_outage_answers_that_every_stage_is_unknown(

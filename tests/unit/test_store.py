@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import StoreError
+from bot.errors import StoreBusy, StoreError
 from bot.store import Store, migrations
 
 
@@ -51,6 +51,22 @@ def test_a_locked_file_is_named(tmp_path: Path) -> None:
             Store.open(path, busy_timeout=0.05)
     finally:
         holder.close()
+
+
+def test_a_held_lock_is_answered_at_once_as_busy(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.db")
+    store.remember("k", 1)
+    store.wait_for_locks(0)
+    holder = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
+    holder.execute("begin immediate")
+    try:
+        assert store.fact("k") == 1  # WAL: reading goes on while another process writes
+        with pytest.raises(StoreBusy, match=r"s\.db is busy: another process holds its lock"):
+            store.remember("k", 2)
+    finally:
+        holder.close()
+    store.remember("k", 2)
+    assert store.fact("k") == 2
 
 
 def test_a_corrupt_file_is_named(tmp_path: Path) -> None:
