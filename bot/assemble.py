@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot.envstages import is_scaled_to_zero
 from bot.model import Change, ChangeState, SourceProblem, Stage, Status, Trace
 
 
@@ -83,7 +84,11 @@ def where_summary(change: Change, stages: list[Stage], environments: list[str]) 
     if ci is not None and ci.status is not Status.SUCCEEDED:
         parts.append(_ci_phrase(ci))
     env_phrases = [_env_phrase(env, stages) for env in environments]
-    live = [env for env, phrase in zip(environments, env_phrases, strict=True) if phrase == "live"]
+    live = [
+        env + _scaled(env, stages)
+        for env, phrase in zip(environments, env_phrases, strict=True)
+        if phrase == "live"
+    ]
     others = [phrase for phrase in env_phrases if phrase != "live"]
     if live:
         parts.append("live in " + ", ".join(live))
@@ -114,6 +119,9 @@ def _env_phrase(env: str, stages: list[Stage]) -> str:
         return "live"
     if all(s is Status.SKIPPED for s in statuses):
         return ""
+    sync = mine.get("sync")
+    if sync is not None and sync.status is Status.PENDING and "suspended" in sync.detail:
+        return f"{env} sync suspended"
     if all(s is Status.PENDING for s in statuses):
         return f"{env} pending"
     for stage_id in ("promote", "sync", "rollout"):
@@ -130,6 +138,9 @@ def _stage_phrase(stage: Stage) -> str:
         "sync": {Status.PENDING: "not synced yet", Status.RUNNING: "syncing"},
         "rollout": {Status.PENDING: "not rolled out yet", Status.RUNNING: "rolling out"},
     }[stage.id]
+    rolled_back = _ROLLED_BACK.match(stage.detail)
+    if stage.id == "sync" and stage.status is Status.DRIFTED and rolled_back:
+        return rolled_back.group(0)
     if stage.status in verbs:
         phrase = verbs[stage.status]
         if stage.id == "rollout" and stage.status is Status.RUNNING:
@@ -140,6 +151,24 @@ def _stage_phrase(stage: Stage) -> str:
         Status.DRIFTED: f"{stage.id} drifted",
         Status.UNKNOWN: f"{stage.id} unknown",
     }.get(stage.status, f"{stage.id} {stage.status.value}")
+
+
+# A sync detail starts so after a rollback (bot.envstages.sync_stage).
+_ROLLED_BACK = re.compile(r"rolled back to \S+?(?=[ ;]|$)")
+
+
+def _scaled(env: str, stages: list[Stage]) -> str:
+    """ " (scaled to 0)" after an environment whose workloads run no pod on purpose."""
+    rollout = next((s for s in stages if s.environment == env and s.id == "rollout"), None)
+    items = rollout.items if rollout is not None else ()
+    scaled = [i for i in items if is_scaled_to_zero(i)]
+    if not scaled:
+        return ""
+    if len(scaled) == len(items):
+        return " (scaled to 0)"
+    if len(scaled) == 1:
+        return f" ({scaled[0].name} scaled to 0)"
+    return f" ({len(scaled)} of {len(items)} workloads scaled to 0)"
 
 
 def _progress(stage: Stage) -> str:

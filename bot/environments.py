@@ -6,13 +6,21 @@ be read makes only its own environment ``unknown``.
 
 *Contains*: a deployed commit contains the change when the change's commit is an ancestor
 of, or equal to, the deployed commit (compare API: ``identical`` or ``ahead``).
+
+*Rolled back*: when the applied revision does not contain the change, the GitOps object's
+history is searched (newest first, at most :data:`MAX_HISTORY_CHECKS` revisions, none deployed
+before the merge) for one that did.
+
+*Which commit a workload runs*: the tag of its service image (``name:tag``, ``name:tag@digest``;
+registry host not compared) through the service's tag pattern; when no tag names a commit
+(``latest``, or pinned by digest only), the synced revision, and the detail says so.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -32,11 +40,13 @@ from bot.model import Change, ChangeState, Item, SourceProblem, Stage, Status
 from bot.sources.cluster import ClusterClient, Clusters, NotFound, selector_string
 from bot.sources.github import GitHubClient
 from bot.store import Store
+from bot.tags import parse_image
 from bot.timefmt import format_time, parse_time
 from bot.workloads import WorkloadState, read_workload
 
 _TRAILER = re.compile(r"^Argocd-reference-commit-sha:\s*([0-9a-fA-F]{7,40})\s*$", re.MULTILINE)
 MAX_PROMOTE_CANDIDATES = 20
+MAX_HISTORY_CHECKS = 10  # Argo CD keeps 10 history entries by default
 
 
 @dataclass
@@ -133,9 +143,11 @@ async def _environment(ctx: EnvContext, env: Environment) -> list[Stage]:
         promote, promote_sha = await _promote(ctx, env, state)
         promote_known = promote.status is not Status.UNKNOWN
         stages.append(promote)
+    synced: Synced | None = None
     if state is not None:
-        stages.append(await _sync(ctx, env, state, promote_sha, promote_known))
-    stages.append(await _rollout(ctx, env, state, workloads))
+        sync, synced = await _sync(ctx, env, state, promote_sha, promote_known)
+        stages.append(sync)
+    stages.append(await _rollout(ctx, env, synced, state, workloads))
     return stages
 
 
@@ -271,39 +283,68 @@ async def _named_commit(ctx: EnvContext, message: str, env: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Synced:
+    """The revision the GitOps tool applied, for workloads whose image names no commit."""
+
+    label: str  # "9c1e2f0"
+    contains: bool | None
+
+
+Contains = Callable[[str | None], Awaitable[bool | None]]
+
+
 async def _sync(
     ctx: EnvContext,
     env: Environment,
     state: GitOpsState,
     promote_sha: str | None,
     promote_known: bool,
-) -> Stage:
+) -> tuple[Stage, Synced | None]:
+    check: Contains
     if state.same_repo:
-        repo = ctx.service.repo
-        applied, attempted, desired = await asyncio.gather(
-            ctx.contains(repo, state.applied_commit, env.name),
-            ctx.contains(repo, state.attempted_commit, env.name),
-            ctx.contains(repo, state.desired_commit, env.name),
-        )
+        check = _in_app_repo(ctx, env)
     else:
-        applied, attempted, desired = await _config_repo_contains(
-            ctx, env, state, promote_sha, promote_known
-        )
-    stage = sync_stage(env.name, state, applied, attempted, desired, short_sha=ctx.change.sha[:7])
-    return _started_or_first_seen(ctx, stage)
+        check = _descends(ctx, env, state, promote_sha, promote_known)
+    applied, attempted, desired = await asyncio.gather(
+        check(state.applied_commit), check(state.attempted_commit), check(state.desired_commit)
+    )
+    synced = Synced(state.applied_commit[:7], applied) if state.applied_commit else None
+    if not state.same_repo and applied is not True and state.images:
+        # Argo CD's summary.images answers for the applied state too.
+        image_contains = await _images_contain(ctx, env.name, list(state.images))
+        if image_contains is not None:
+            applied = image_contains
+    rolled_back_from = await _rolled_back_from(ctx, state, check) if applied is False else None
+    stage = sync_stage(
+        env.name,
+        state,
+        applied,
+        attempted,
+        desired,
+        short_sha=ctx.change.sha[:7],
+        rolled_back_from=rolled_back_from,
+    )
+    return _started_or_first_seen(ctx, stage), synced
 
 
-async def _config_repo_contains(
+def _in_app_repo(ctx: EnvContext, env: Environment) -> Contains:
+    async def contains(commit: str | None) -> bool | None:
+        return await ctx.contains(ctx.service.repo, commit, env.name)
+
+    return contains
+
+
+def _descends(
     ctx: EnvContext,
     env: Environment,
     state: GitOpsState,
     promote_sha: str | None,
     promote_known: bool,
-) -> tuple[bool | None, bool | None, bool | None]:
+) -> Contains:
     """With manifests in a config repo, a config commit contains the change when it descends
-    from the promote commit. Argo CD's ``summary.images`` answers for the applied state too.
-    When the promote commit could not be looked for (config repo unreadable or not known),
-    nothing is claimed: the answers are None, not False."""
+    from the promote commit. When the promote commit could not be looked for (config repo
+    unreadable or not known), nothing is claimed: the answer is None, not False."""
     repo = str(state.source_repo)
 
     async def descends(commit: str | None) -> bool | None:
@@ -319,31 +360,42 @@ async def _config_repo_contains(
             ctx.problem("github", f"ancestry in {repo}: {exc.message}", env.name)
             return None
 
-    applied, attempted, desired = await asyncio.gather(
-        descends(state.applied_commit),
-        descends(state.attempted_commit),
-        descends(state.desired_commit),
-    )
-    if applied is not True and state.images:
-        image_contains = await _images_contain(ctx, env.name, list(state.images))
-        if image_contains is not None:
-            applied = image_contains
-    return applied, attempted, desired
+    return descends
+
+
+async def _rolled_back_from(ctx: EnvContext, state: GitOpsState, check: Contains) -> str | None:
+    """The newest earlier synced commit that contains the change, if the history has one.
+
+    Revisions deployed before the merge cannot contain it, so most look-ups are skipped."""
+    merged_at = ctx.change.merged_at
+    candidates = [
+        commit
+        for commit, at in reversed(state.history)
+        if commit != state.applied_commit and not (merged_at and at and at < merged_at)
+    ]
+    for commit in list(dict.fromkeys(candidates))[:MAX_HISTORY_CHECKS]:
+        if await check(commit):
+            return commit
+    return None
 
 
 async def _images_contain(ctx: EnvContext, env: str, images: list[str]) -> bool | None:
     for image in images:
-        tag = _tag_of(image, ctx.service.image)
-        if tag is None:
+        ref = parse_image(image)
+        if ref.tag is None or not _is_service_image(ctx, image):
             continue
-        commit = await ctx.tag_commit(tag, env)
+        commit = await ctx.tag_commit(ref.tag, env)
         if commit is not None:
             return await ctx.contains(ctx.service.repo, commit, env)
     return None
 
 
 async def _rollout(
-    ctx: EnvContext, env: Environment, state: GitOpsState | None, workloads: list[ReadWorkload]
+    ctx: EnvContext,
+    env: Environment,
+    synced: Synced | None,
+    state: GitOpsState | None,
+    workloads: list[ReadWorkload],
 ) -> Stage:
     pairs: list[tuple[Item, WorkloadState | None]] = []
     notes: list[str] = []
@@ -352,7 +404,7 @@ async def _rollout(
         if w.state is None:
             pairs.append((Item(label, Status.UNKNOWN, w.error), None))
             continue
-        contains, running, note = await _workload_contains(ctx, env.name, w.state, state)
+        contains, running, note = await _workload_contains(ctx, env.name, w.state, synced)
         if note:
             notes.append(note)
         pairs.append((rollout_item(w.state, contains, running), w.state))
@@ -366,25 +418,30 @@ async def _rollout(
 
 
 async def _workload_contains(
-    ctx: EnvContext, env: str, ws: WorkloadState, state: GitOpsState | None
+    ctx: EnvContext, env: str, ws: WorkloadState, synced: Synced | None
 ) -> tuple[bool | None, str, str | None]:
     """Which commit the workload rolls out, and whether it contains the change."""
     for image in ws.images:
-        tag = _tag_of(image, ctx.service.image)
-        if tag is None:
+        if not _is_service_image(ctx, image):
             continue
-        commit = await ctx.tag_commit(tag, env)
+        ref = parse_image(image)
+        commit = await ctx.tag_commit(ref.tag, env) if ref.tag else None
         if commit is not None:
-            return await ctx.contains(ctx.service.repo, commit, env), tag, None
-        # The tag names no commit (e.g. "latest"): fall back to the synced revision.
-        if state is not None and state.same_repo and state.applied_commit:
-            note = f"tag '{tag}' names no commit; following the synced revision {state.applied_commit[:7]}"
+            return await ctx.contains(ctx.service.repo, commit, env), str(ref.tag), None
+        # No tag names a commit (e.g. "latest", or pinned by digest): the synced revision.
+        if ref.tag:
+            what, label = f"tag '{ref.tag}' names no commit", ref.tag
+        elif ref.digest:
+            what, label = f"pinned by digest {ref.digest[:19]}, names no commit", ref.digest[:19]
+        else:
+            what, label = f"image {ref.name} has no tag", ref.name
+        if synced is not None:
             return (
-                await ctx.contains(ctx.service.repo, state.applied_commit, env),
-                state.applied_commit[:7],
-                note,
+                synced.contains,
+                synced.label,
+                f"{what}; following the synced revision {synced.label}",
             )
-        return None, tag, f"tag '{tag}' names no commit and no synced revision says which"
+        return None, label, f"{what} and no synced revision says which"
     return (
         None,
         "an unknown version",
@@ -392,21 +449,10 @@ async def _workload_contains(
     )
 
 
-def _tag_of(image: str, service_image: str | None) -> str | None:
-    """The tag of ``image`` when it is the service's image (registry host not compared)."""
-    name = image.split("@", 1)[0]
-    repo, sep, tag = name.rpartition(":")
-    if not sep or "/" in tag:
-        return None
-    if service_image and _image_path(repo) != _image_path(service_image):
-        return None
-    return tag
-
-
-def _image_path(image: str) -> str:
-    first, sep, rest = image.lower().partition("/")
-    is_host = sep and ("." in first or ":" in first or first == "localhost")
-    return rest if is_host else image.lower()
+def _is_service_image(ctx: EnvContext, image: str) -> bool:
+    # Without a configured image, every container is taken for the service's.
+    service_image = ctx.service.image
+    return not service_image or parse_image(service_image).same_repository(image)
 
 
 # A continuous stage in these states has begun; when the API gives no start time, the first

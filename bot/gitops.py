@@ -13,10 +13,11 @@ Argo CD (``argoproj.io/v1alpha1`` Application):
   path filter: its values files may sit anywhere in the repo.
 - desired: ``status.sync.revision`` / ``revisions[i]``. applied: the newer of ``history[-1]``
   (``deployedAt``) and a ``Succeeded`` ``operationState.syncResult`` (``finishedAt``; ties go
-  to the operation). attempt: ``operationState.phase`` Running/Terminating -> running,
-  Succeeded -> succeeded, Failed/Error -> failed, revision from ``syncResult`` else
-  ``operation.sync``; a top-level ``operation`` beside a finished state is a requested sync
-  that has not started -> running.
+  to the operation). attempt: ``operationState.phase`` Running -> running, Succeeded ->
+  succeeded, Failed/Error -> failed, Terminating -> failed ("terminated": it will not finish),
+  revision from ``syncResult`` else ``operation.sync``, else (a sync of no named revision
+  syncs what the source resolves to) the desired revision; a top-level ``operation`` beside a
+  finished state is a requested sync that has not started -> running.
 - multi-source ``revisions`` lists are indexed by matching each record's own ``sources``
   (``comparedTo.sources`` for ``sync``) to the deciding source; the spec may have changed since.
 - in_sync: Synced -> True, OutOfSync -> False, else None. ``health`` is recorded for the
@@ -61,7 +62,7 @@ _SCP = re.compile(r"^[\w.-]+@(?P<host>[^:/]+):(?P<path>.+)$")
 _APPLIED_MSG = re.compile(r"Applied revision: (\S+)")
 _OCI_REVISION = "org.opencontainers.image.revision"
 _OCI_SOURCE = "org.opencontainers.image.source"
-_ARGO_PHASES: dict[str, Attempt] = {"Running": "running", "Terminating": "running"}
+_ARGO_PHASES: dict[str, Attempt] = {"Running": "running", "Terminating": "failed"}
 _ARGO_PHASES |= {"Succeeded": "succeeded", "Failed": "failed", "Error": "failed"}
 
 
@@ -168,18 +169,22 @@ def read_argocd(app: Obj, app_repo: str) -> GitOpsState:
     if phase == "Succeeded" and pick(result) and (applied is None or op_is_newer):
         applied, applied_at = pick(result), op_finished or applied_at
 
+    desired = pick(sync, _part(sync, "comparedTo").get("sources") or [])
     attempt = _ARGO_PHASES.get(str(phase))
     attempted = pick(result) or pick(requested)
+    if attempted is None and attempt in ("running", "failed"):
+        attempted = desired  # a sync of no named revision syncs what the source resolves to
     started, finished, message = parse_time(op.get("startedAt")), op_finished, op.get("message")
+    if phase == "Terminating":
+        message = message or "terminated"
     pending_op = _part(_part(app, "operation"), "sync")
     if app.get("operation") and attempt != "running":
         # Requested (by a user or auto-sync) but not started: operationState is the old one.
-        attempt, attempted = "running", pick(pending_op)
+        attempt, attempted = "running", pick(pending_op) or desired
         started = finished = message = None
 
     git = src.get("chart") is None and not str(src.get("repoURL", "")).startswith("oci://")
     url = src.get("repoURL") or None
-    desired = pick(sync, _part(sync, "comparedTo").get("sources") or [])
     return GitOpsState(
         tool="argocd",
         kind=app.get("kind") or "Application",

@@ -88,6 +88,9 @@ class Stage:
     finished_at: datetime | None = None
     url: str | None = None
     items: tuple[Item, ...] = ()
+    # A failed stage: what failed, in a few words, for the stages waiting on it to quote.
+    # Not part of the JSON contract (the detail already says it).
+    failure: str | None = None
 
     @property
     def kind(self) -> Kind:

@@ -1,7 +1,13 @@
-"""The service's image ``tag`` pattern, used both ways: change -> expected tag, tag -> commit.
+"""Image references, and the service's image ``tag`` pattern. Pure.
 
-``sha-{sha7}`` means "sha-" followed by the first 7 hex digits of the commit; ``{sha}`` is the
-full 40. Exactly one placeholder is allowed. Pure.
+The tag pattern is used both ways: change -> expected tag, tag -> commit. ``sha-{sha7}`` means
+"sha-" followed by the first 7 hex digits of the commit; ``{sha}`` is the full 40. Exactly one
+placeholder is allowed.
+
+An image reference is ``name[:tag][@digest]``; a digest pins the image but names no commit, so
+``ghcr.io/acme/api@sha256:…`` and ``ghcr.io/acme/api:sha-3f2c1ab@sha256:…`` are both the image
+``ghcr.io/acme/api``, the second with a tag that can name a commit. A ``:`` in the registry
+host (``localhost:5000/…``) is a port, not a tag.
 """
 
 from __future__ import annotations
@@ -10,6 +16,36 @@ import re
 from dataclasses import dataclass
 
 _PLACEHOLDER = re.compile(r"\{sha(\d*)\}")
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    name: str  # registry host and path, e.g. "ghcr.io/acme/api"
+    tag: str | None = None
+    digest: str | None = None  # e.g. "sha256:4e4e…"
+
+    @property
+    def path(self) -> str:
+        """The repository path without the registry host, lower-case: "acme/api"."""
+        first, sep, rest = self.name.lower().partition("/")
+        is_host = sep and ("." in first or ":" in first or first == "localhost")
+        return rest if is_host else self.name.lower()
+
+    def same_repository(self, image: str) -> bool:
+        """Whether ``image`` is the same image (registry host, tag and digest not compared)."""
+        return self.path == parse_image(image).path
+
+
+def parse_image(image: str) -> ImageRef:
+    """Split ``name[:tag][@digest]``; never raises."""
+    text = image.strip()
+    name, _, digest = text.partition("@")
+    head, sep, tag = name.rpartition(":")
+    if sep and "/" not in tag:
+        name = head
+    else:
+        tag = ""
+    return ImageRef(name, tag or None, digest or None)
 
 
 @dataclass(frozen=True)

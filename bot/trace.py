@@ -11,6 +11,7 @@ from bot.change import RepoFilter, resolve_change
 from bot.ci import CIObservation, ci_stage, failed_job, word_status
 from bot.config import ServiceMap
 from bot.environments import EnvContext, environment_stages
+from bot.envstages import note_waits
 from bot.errors import BadInput, GitHubError
 from bot.model import Change, ChangeState, SourceProblem, Stage, Status, Trace
 from bot.refs import Ref, web_host
@@ -51,7 +52,8 @@ class Tracer:
             raise BadInput(f"{change.repo} is not a configured service's repo")
         ctx = EnvContext(change, service, self.github, self.clusters, self.store, self.clock)
         ci, env_stages = await asyncio.gather(self._ci(change, errors), environment_stages(ctx))
-        stages: list[Stage] = [merge_stage(change), ci, *env_stages]
+        # A pending stage says what it waits on; only the whole path can tell (DESIGN §4).
+        stages: list[Stage] = note_waits([merge_stage(change), ci, *env_stages])
         envs = [e.name for e in service.environments]
         return assemble(change, service.name, stages, [*errors, *ctx.errors], envs)
 

@@ -93,6 +93,11 @@ class WorkloadState:
     def display_name(self) -> str:
         return f"{self.kind} {self.namespace}/{self.name}"
 
+    @property
+    def scaled_to_zero(self) -> bool:
+        """Asked for 0 replicas (a DaemonSet's 0 is "no node to run on", not a choice)."""
+        return self.kind != "DaemonSet" and self.desired == 0
+
 
 def read_workload(obj: Obj, replicasets: list[Obj], pods: list[Obj]) -> WorkloadState:
     """Normalise one workload; ``replicasets`` may hold ControllerRevisions for a StatefulSet."""

@@ -157,11 +157,14 @@ def argo_app(
     op_revision: str | None = None,
     message: str = "successfully synced (all tasks run)",
     history: list[str] | None = None,
+    history_at: list[str] | None = None,
     images: list[str] | None = None,
     sources: list[JSON] | None = None,
     revisions: list[str] | None = None,
 ) -> JSON:
     op_revision = op_revision or revision
+    # When each history entry was deployed (oldest first); by default all at the same time.
+    deployed = history_at or ["2026-11-26T09:09:00Z"] * len(history or [])
     spec: JSON = {
         "project": "default",
         "destination": {"server": "https://kubernetes.default.svc", "namespace": "shop"},
@@ -178,7 +181,7 @@ def argo_app(
         "operation": {"sync": {}, "initiatedBy": {"automated": True}},
     }
     if phase not in ("Running", "Terminating"):
-        op["finishedAt"] = "2026-11-26T09:09:00Z"
+        op["finishedAt"] = deployed[-1] if deployed else "2026-11-26T09:09:00Z"
     if sources:
         spec["sources"] = sources
         status["sync"]["revisions"] = revisions
@@ -188,7 +191,7 @@ def argo_app(
             {
                 "id": i,
                 "revisions": revisions,
-                "deployedAt": "2026-11-26T09:09:00Z",
+                "deployedAt": deployed[i],
                 "deployStartedAt": "2026-11-26T09:08:00Z",
                 "sources": sources,
             }
@@ -204,7 +207,7 @@ def argo_app(
             {
                 "id": i,
                 "revision": rev,
-                "deployedAt": "2026-11-26T09:09:00Z",
+                "deployedAt": deployed[i],
                 "deployStartedAt": "2026-11-26T09:08:00Z",
                 "source": src,
             }
@@ -276,6 +279,7 @@ def kustomization(
     reason: str = "ReconciliationSucceeded",
     message: str = "",
     path: str = "./deploy",
+    suspend: bool = False,
 ) -> JSON:
     attempted = attempted or applied
     return {
@@ -286,6 +290,7 @@ def kustomization(
             "interval": "5m",
             "path": path,
             "prune": True,
+            "suspend": suspend,
             "sourceRef": {"kind": "GitRepository", "name": source},
         },
         "status": {

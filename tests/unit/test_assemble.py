@@ -44,8 +44,17 @@ def test_merge_stage(state: ChangeState, on_main: bool | None, status: Status, d
     assert (stage.status, stage.detail) == (status, detail)
 
 
-def stage(id_: str, status: Status, env: str | None = None, detail: str = "") -> Stage:
-    return Stage(id=id_, status=status, detail=detail, environment=env)
+def stage(
+    id_: str, status: Status, env: str | None = None, detail: str = "", items: tuple[Item, ...] = ()
+) -> Stage:
+    return Stage(id=id_, status=status, detail=detail, environment=env, items=items)
+
+
+def scaled(env: str, *names: str, running: int = 0) -> Stage:
+    """A succeeded rollout whose workloads ``names`` are scaled to 0 (``running`` others)."""
+    items = [Item(n, Status.SUCCEEDED, "scaled to 0 (sha-3f2c1ab)") for n in names]
+    items += [Item(f"Deployment shop/w{i}", Status.SUCCEEDED, "3/3 pods") for i in range(running)]
+    return stage("rollout", Status.SUCCEEDED, env, "scaled to 0 (sha-3f2c1ab)", tuple(items))
 
 
 @pytest.mark.parametrize(
@@ -91,6 +100,60 @@ def stage(id_: str, status: Status, env: str | None = None, detail: str = "") ->
             ],
             ["prod"],
             "Prod sync failed",
+        ),
+        (
+            ChangeState.MERGED,
+            [
+                stage("ci", Status.SUCCEEDED),
+                stage("sync", Status.SUCCEEDED, "staging"),
+                scaled("staging", "Deployment shop/shop"),
+                stage("sync", Status.SUCCEEDED, "prod"),
+                stage("rollout", Status.SUCCEEDED, "prod"),
+            ],
+            ["staging", "prod"],
+            "Live in staging (scaled to 0), prod",
+        ),
+        (
+            ChangeState.MERGED,
+            [
+                stage("ci", Status.SUCCEEDED),
+                stage("sync", Status.SUCCEEDED, "prod"),
+                scaled("prod", "Deployment shop/worker", running=1),
+            ],
+            ["prod"],
+            "Live in prod (Deployment shop/worker scaled to 0)",
+        ),
+        (
+            ChangeState.MERGED,
+            [
+                stage("ci", Status.SUCCEEDED),
+                stage("sync", Status.SUCCEEDED, "prod"),
+                scaled("prod", "Deployment shop/a", "Deployment shop/b", running=1),
+            ],
+            ["prod"],
+            "Live in prod (2 of 3 workloads scaled to 0)",
+        ),
+        (
+            ChangeState.MERGED,
+            [
+                stage("ci", Status.SUCCEEDED),
+                stage(
+                    "sync", Status.DRIFTED, "prod", "rolled back to 1a2b3c4 at 2026-11-26T10:30:00Z"
+                ),
+                stage("rollout", Status.PENDING, "prod"),
+            ],
+            ["prod"],
+            "Prod rolled back to 1a2b3c4",
+        ),
+        (
+            ChangeState.MERGED,
+            [
+                stage("ci", Status.SUCCEEDED),
+                stage("sync", Status.PENDING, "prod", "Flux ... yet; it is suspended"),
+                stage("rollout", Status.PENDING, "prod"),
+            ],
+            ["prod"],
+            "Prod sync suspended",
         ),
     ],
 )

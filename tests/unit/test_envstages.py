@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from bot.envstages import (
+    note_waits,
     pending_env_stages,
     rollout_item,
     rollout_stage,
@@ -253,6 +254,40 @@ SYNC_CASES = [
         None, None,
         id="flux-suspended",
     ),
+    pytest.param(
+        replace(FLUX, suspended=True), True, True, True,
+        Status.SUCCEEDED,
+        "Flux Kustomization flux-system/shop applied 9c1e2f0 (contains 3f2c1ab); suspended",
+        SEEN, T1,
+        id="flux-suspended-after-applying-it",
+    ),
+    pytest.param(
+        behind(replace(newer(FLUX, "running"), reconciling=True, suspended=True)),
+        False, True, True,
+        Status.PENDING,
+        "Flux Kustomization flux-system/shop applied 1a2b3c4, which does not contain 3f2c1ab "
+        "yet; it is suspended; 5d6e7f8 contains it, not applied yet",
+        None, None,
+        id="a-suspended-object-reconciles-nothing",
+    ),
+    pytest.param(
+        replace(behind(newer(FLUX, "failed", "kustomize build failed")), suspended=True),
+        False, True, True,
+        Status.FAILED,
+        "Flux Kustomization flux-system/shop failed to apply 5d6e7f8 (contains 3f2c1ab): "
+        "kustomize build failed; suspended",
+        SEEN, T1,
+        id="flux-failed-and-suspended",
+    ),
+    pytest.param(
+        replace(FLUX, suspended=True, applied_commit=None, applied_revision="sha256:" + "e" * 64),
+        None, None, None,
+        Status.UNKNOWN,
+        "Flux Kustomization flux-system/shop applied sha256:eeeeeeeeeeee, which names no commit; "
+        "suspended",
+        None, None,
+        id="unknown-and-suspended",
+    ),
 ]  # fmt: skip
 
 
@@ -279,6 +314,76 @@ def test_sync_stage(
         detail,
     )
     assert (stage.started_at, stage.finished_at) == (start, end)
+
+
+def test_failed_sync_names_its_failure_for_the_stages_behind_it() -> None:
+    state = behind(newer(ARGO, "failed", "one or more objects failed to apply"))
+    stage = sync_stage("production", state, False, True, True, short_sha="3f2c1ab")
+    assert (stage.status, stage.failure) == (Status.FAILED, "one or more objects failed to apply")
+    assert sync_stage("production", ARGO, True, True, True, short_sha="3f2c1ab").failure is None
+
+
+ROLLED_BACK = replace(
+    behind(replace(ARGO, attempted_commit=OLD, attempted_revision=OLD, in_sync=False)),
+    applied_at=T1.replace(minute=30),
+)
+
+# state, applied_contains, desired_contains, rolled_back_from -> status, detail
+ROLLBACK_CASES = [
+    pytest.param(
+        ROLLED_BACK, False, True, APPLIED,
+        Status.DRIFTED,
+        "rolled back to 1a2b3c4 at 2026-11-26T10:30:00Z; Argo CD app shop-prod had synced "
+        "9c1e2f0 (contains 3f2c1ab); 9c1e2f0 contains it, not synced yet",
+        id="argo-rolled-back",
+    ),
+    pytest.param(
+        replace(ROLLED_BACK, applied_at=None, desired_commit=OLD, desired_revision=OLD), False,
+        False, APPLIED,
+        Status.DRIFTED,
+        "rolled back to 1a2b3c4; Argo CD app shop-prod had synced 9c1e2f0 (contains 3f2c1ab)",
+        id="no-time-known",
+    ),
+    pytest.param(
+        ROLLED_BACK, False, True, None,
+        Status.PENDING,
+        "Argo CD app shop-prod synced 1a2b3c4, which does not contain 3f2c1ab yet; "
+        "9c1e2f0 contains it, not synced yet",
+        id="never-synced-before-is-not-a-rollback",
+    ),
+    pytest.param(
+        replace(ROLLED_BACK, attempt="running", attempted_commit=NEWER, attempted_revision=NEWER),
+        False, True, APPLIED,
+        Status.RUNNING,
+        "Argo CD app shop-prod syncing 5d6e7f8 (contains 3f2c1ab)",
+        id="syncing-forward-again",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("state", "applied", "desired", "rolled_back_from", "status", "detail"), ROLLBACK_CASES
+)
+def test_sync_stage_after_a_rollback(
+    state: GitOpsState,
+    applied: bool,
+    desired: bool,
+    rolled_back_from: str | None,
+    status: Status,
+    detail: str,
+) -> None:
+    attempted = True if state.attempted_commit == NEWER else applied
+    stage = sync_stage(
+        "production",
+        state,
+        applied,
+        attempted,
+        desired,
+        short_sha="3f2c1ab",
+        rolled_back_from=rolled_back_from,
+    )
+    assert (stage.status, stage.detail) == (status, detail)
+    assert stage.started_at is None or status is not Status.PENDING
 
 
 def test_sync_stage_from_real_flux_objects() -> None:
@@ -326,6 +431,7 @@ DEADLINE = replace(
 CRASHING = replace(DONE, pod_problems=(("shop-7d9-abc", "CrashLoopBackOff"),))
 ABORTED = replace(CANARY, paused=False, aborted=True, message="metric failed")
 STALE = replace(DONE, observed_generation=3)
+SCALED = replace(DONE, desired=0, replicas=0, updated=0, ready=0, available=0)
 
 ITEM_CASES = [
     pytest.param(DONE, True, Status.SUCCEEDED, "3/3 pods on sha-3f2c1ab", id="complete"),
@@ -349,6 +455,19 @@ ITEM_CASES = [
     pytest.param(
         DONE, None, Status.UNKNOWN, "cannot tell whether sha-3f2c1ab contains it", id="unknown"
     ),
+    pytest.param(SCALED, True, Status.SUCCEEDED, "scaled to 0 (sha-3f2c1ab)", id="scaled-to-0"),
+    pytest.param(
+        SCALED, False, Status.PENDING, "scaled to 0 (sha-3f2c1ab, which does not contain it)",
+        id="scaled-to-0-on-another-version",
+    ),
+    pytest.param(
+        replace(SCALED, replicas=2), True, Status.RUNNING, "0/0 pods on sha-3f2c1ab",
+        id="scaling-down",
+    ),
+    pytest.param(
+        replace(SCALED, kind="DaemonSet"), True, Status.SUCCEEDED, "0/0 pods on sha-3f2c1ab",
+        id="a-daemonset-on-no-node-is-not-scaled",
+    ),
 ]  # fmt: skip
 
 
@@ -357,7 +476,7 @@ def test_rollout_item(
     ws: WorkloadState, contains: bool | None, status: Status, conclusion: str
 ) -> None:
     assert rollout_item(ws, contains, "sha-3f2c1ab") == Item(
-        "Deployment shop/shop" if ws.kind == "Deployment" else "Rollout shop/shop",
+        f"{ws.kind} shop/shop",
         status,
         conclusion,
     )
@@ -450,6 +569,19 @@ STAGE_CASES = [
                  "3/3 pods on sha-3f2c1ab", SEEN, T1, id="first-seen-when-no-replicaset"),
     pytest.param([], None, Status.UNKNOWN, "no workloads to follow in production", None, None,
                  id="no-workloads"),
+    pytest.param([pair(SCALED)], None, Status.SUCCEEDED, "scaled to 0 (sha-3f2c1ab)", T0, T1,
+                 id="scaled-to-0"),
+    pytest.param(
+        [pair(DONE), pair(SCALED, name="worker")], None,
+        Status.SUCCEEDED, "all 2 workloads rolled out; Deployment shop/worker scaled to 0", T0, T1,
+        id="one-of-two-scaled-to-0",
+    ),
+    pytest.param(
+        [pair(SCALED, False)], None,
+        Status.PENDING, "Deployment shop/shop scaled to 0 (sha-3f2c1ab, which does not contain it)",
+        None, None,
+        id="scaled-to-0-on-another-version",
+    ),
 ]  # fmt: skip
 
 
@@ -539,3 +671,127 @@ def ids(stages: list[Stage]) -> list[tuple[str, Status, str, str | None]]:
 )
 def test_env_stages(stages: list[Stage], expected: list[tuple[str, Status, str, str]]) -> None:
     assert ids(stages) == expected
+
+
+# --- what a pending stage waits on -----------------------------------------------------------
+
+
+def st(
+    id_: str,
+    status: Status,
+    env: str | None = "prod",
+    detail: str = "...",
+    failure: str | None = None,
+    items: tuple[Item, ...] = (),
+) -> Stage:
+    return Stage(id_, status, detail, env, items=items, failure=failure)
+
+
+MERGED = st("merge", Status.SUCCEEDED, None, "merged as 3f2c1ab")
+CI_OK = st("ci", Status.SUCCEEDED, None, "all 2 checks passed")
+CI_FAILED = st(
+    "ci",
+    Status.FAILED,
+    None,
+    "1 of 2 checks failed: test",
+    items=(Item("test", Status.FAILED, "failure"), Item("lint", Status.SUCCEEDED, "success")),
+)
+CI_RUNNING = st("ci", Status.RUNNING, None, "1 of 2 checks running")
+SYNC_FAILED = st("sync", Status.FAILED, detail="failed to sync", failure="boom")
+P = Status.PENDING
+
+
+def waits_of(stages: list[Stage]) -> list[str]:
+    """The details of the environment stages, after :func:`note_waits`."""
+    return [s.detail for s in note_waits(stages) if s.environment is not None]
+
+
+# stages -> details of the environment stages after note_waits
+WAIT_CASES = [
+    pytest.param(
+        [MERGED, CI_FAILED, st("promote", P, detail="no commit"), st("sync", P), st("rollout", P)],
+        ["waiting for CI (failed: test); no commit", "waiting for CI (failed: test); ...",
+         "waiting for CI (failed: test); ..."],
+        id="behind-failed-ci",
+    ),
+    pytest.param(
+        [MERGED, replace(CI_FAILED, items=tuple(Item(f"t{i}", Status.FAILED) for i in range(5))),
+         st("rollout", P)],
+        ["waiting for CI (failed: t0, t1, t2 +2 more); ..."],
+        id="many-failed-checks",
+    ),
+    pytest.param(
+        [MERGED, CI_RUNNING, st("sync", P), st("rollout", P)],
+        ["waiting for CI; ...", "waiting for CI; ..."],
+        id="behind-running-ci",
+    ),
+    pytest.param(
+        [MERGED, st("ci", P, None, "no CI reported yet"), st("sync", P), st("rollout", P)],
+        ["...", "waiting for the sync; ..."],
+        id="no-ci-reported-is-not-waited-for",
+    ),
+    pytest.param(
+        [MERGED, CI_OK, SYNC_FAILED, st("rollout", P, detail="Deployment shop/shop runs x")],
+        ["failed to sync", "waiting for the sync (failed: boom); Deployment shop/shop runs x"],
+        id="behind-failed-sync",
+    ),
+    pytest.param(
+        [MERGED, CI_OK, st("sync", Status.RUNNING), st("rollout", P)],
+        ["...", "waiting for the sync; ..."],
+        id="behind-running-sync",
+    ),
+    pytest.param(
+        [MERGED, CI_OK, st("promote", P), st("sync", P), st("rollout", P)],
+        ["...", "waiting for promote; ...", "waiting for promote; ..."],
+        id="behind-promote",
+    ),
+    pytest.param(
+        [MERGED, CI_FAILED, st("promote", Status.SUCCEEDED), st("sync", P), st("rollout", P)],
+        ["...", "...", "waiting for the sync; ..."],
+        id="promoted-anyway-ci-no-longer-blocks",
+    ),
+    pytest.param(
+        [MERGED, CI_FAILED, st("sync", Status.SUCCEEDED), st("rollout", P)],
+        ["...", "..."],
+        id="synced-anyway",
+    ),
+    pytest.param(
+        [MERGED, CI_FAILED, st("sync", Status.DRIFTED), st("rollout", P)],
+        ["...", "..."],
+        id="a-drifted-sync-got-there",
+    ),
+    pytest.param(
+        [MERGED, CI_FAILED, SYNC_FAILED, st("rollout", P)],
+        ["failed to sync", "waiting for CI (failed: test); ..."],
+        id="the-first-failure-is-named",
+    ),
+    pytest.param(
+        [MERGED, CI_OK, st("sync", Status.UNKNOWN), st("rollout", P)],
+        ["...", "..."],
+        id="unknown-claims-nothing",
+    ),
+    pytest.param(
+        [MERGED, CI_OK, st("sync", P, "staging"), st("rollout", P, "staging"), st("sync", P),
+         st("rollout", Status.RUNNING)],
+        ["...", "waiting for the sync; ...", "...", "..."],
+        id="only-pending-stages-of-the-same-environment",
+    ),
+    pytest.param(
+        [st("merge", P, None, "open"), CI_FAILED, st("sync", P, detail="waiting for the PR"),
+         st("rollout", P, detail="waiting for the PR")],
+        ["waiting for the PR", "waiting for the PR"],
+        id="open-pr-waits-for-its-merge",
+    ),
+    pytest.param(
+        [MERGED, CI_FAILED, st("rollout", P, "edge")],
+        ["waiting for CI (failed: test); ..."],
+        id="no-gitops-object",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("stages", "details"), WAIT_CASES)
+def test_note_waits(stages: list[Stage], details: list[str]) -> None:
+    assert waits_of(stages) == details
+    statuses = [s.status for s in note_waits(stages)]
+    assert statuses == [s.status for s in stages]  # only details change

@@ -205,9 +205,26 @@ ARGO_CASES = [
         id="running-newer",
     ),
     pytest.param(
-        argo(operationState=op("Terminating", B), history=HIST_A),
-        {"attempt": "running", "attempted_commit": B},
-        id="terminating-is-running",
+        argo(operationState=op("Terminating", B, message=""), history=HIST_A),
+        {"attempt": "failed", "attempted_commit": B, "attempt_message": "terminated"},
+        id="terminating-is-a-failed-sync",
+    ),
+    pytest.param(
+        argo(
+            operationState={**op("Error", B, message="ComparisonError: boom"), "syncResult": {}},
+            history=HIST_A,
+        ),
+        {"attempt": "failed", "attempted_commit": B, "attempt_message": "ComparisonError: boom"},
+        id="error-before-any-sync-result",
+    ),
+    pytest.param(
+        argo(
+            sync={"status": "OutOfSync", "revision": B},
+            operationState={**op("Error", "", message="boom"), "syncResult": {}},
+            history=HIST_A,
+        ),
+        {"attempt": "failed", "attempted_commit": B, "applied_commit": A},
+        id="a-sync-of-no-named-revision-is-of-the-resolved-one",
     ),
     pytest.param(
         argo(operationState=op("Failed", B, message="one or more objects failed"), history=HIST_A),
