@@ -3,16 +3,22 @@
 A channel listed in the config may trace the repos its ``repos`` globs match (``[]`` allows
 nothing). A channel that is not listed may trace any configured service's repo and nothing
 else. The check runs before the ack, so a refused question never reaches GitHub.
+
+What a channel is told never names a repo it may not trace: a refusal or a "which repo?"
+names only the repos this channel may trace (or says it may trace nothing), and the repo the
+user typed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.change import pick_repo
+from bot.change import default_for
 from bot.config import Channel, Service, ServiceMap
 from bot.errors import BadInput
 from bot.refs import Ref
+
+MAX_NAMED = 10  # repos listed in one reply; the rest are counted
 
 
 class Refused(BadInput):
@@ -44,30 +50,48 @@ class ChannelPolicy:
         """The configured services this channel may trace."""
         return [s for s in self.services.services if self.allows(s.repo)]
 
+    def traceable_repos(self) -> list[str]:
+        return [r for r in self.services.repos if self.allows(r)]
+
     def check(self, ref: Ref) -> None:
         """Raise :class:`Refused` (or :class:`BadInput`) unless this channel may trace ``ref``."""
-        if ref.repo is None and ref.pr is None:  # a bare SHA: searched in the allowed repos
-            if not any(self.allows(repo) for repo in self.services.repos):
-                raise Refused(self.channel_id, "any repository", self._next_step)
+        if ref.repo is not None:  # the user named it: saying it back reveals nothing
+            if not self.allows(ref.repo):
+                raise Refused(self.channel_id, ref.repo, self._next_step)
             return
-        try:
-            repo = pick_repo(ref, self.services, self.default_repo)
-        except BadInput:
-            if ref.repo is None:  # no repo named and no default: the message says what to do
-                raise
-            # Not a configured repo: refuse without listing what this channel may not see.
-            repo = ref.repo
-        if repo is None or not self.allows(repo):
-            raise Refused(self.channel_id, str(repo), self._next_step)
+        if not self.traceable_repos():  # a bare SHA or number has nowhere to look
+            raise Refused(self.channel_id, "any repository", self._next_step)
+        if ref.pr is None:  # a bare SHA: searched in the allowed repos
+            return
+        repo = default_for(self.services, self.default_repo)
+        if repo is None:
+            raise BadInput(
+                f"{ref.text} names no repository and this channel has no default; write it as "
+                f"owner/repo#{ref.pr} (this channel may trace {self._names()})"
+            )
+        if not self.allows(repo):  # a default this channel may not see is not named
+            raise Refused(self.channel_id, "the default repository", self._next_step)
+
+    def _names(self) -> str:
+        repos = self.traceable_repos()
+        if not repos:
+            return "nothing"
+        shown = ", ".join(repos[:MAX_NAMED])
+        more = len(repos) - MAX_NAMED
+        return f"{shown} and {more} more" if more > 0 else shown
 
     @property
     def _next_step(self) -> str:
         if self.channel is None:
             return "It can trace the services in shiptrace.yaml; ask in a channel set up for it."
-        globs = ", ".join(self.channel.repos) or "nothing"
+        if not self.traceable_repos():
+            return (
+                "This channel may trace nothing; add repos to "
+                f"slack.channels.{self.channel_id}.repos in shiptrace.yaml."
+            )
         return (
-            f"This channel allows {globs}; ask where that repo is allowed, or add it to "
-            f"slack.channels.{self.channel_id}.repos in shiptrace.yaml."
+            f"This channel may trace {self._names()}; ask where that repo is allowed, or add "
+            f"it to slack.channels.{self.channel_id}.repos in shiptrace.yaml."
         )
 
 

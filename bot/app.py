@@ -41,7 +41,6 @@ from bot.errors import ConfigError
 from bot.follows import Follows
 from bot.incident_store import Incidents
 from bot.leader import Elector, leader_only
-from bot.refs import web_host
 from bot.scan import scan_all
 from bot.scheduler import IntervalJob, Job, StartJob, build_scheduler
 from bot.sources.lease import LeaseClient
@@ -162,7 +161,7 @@ async def running(
             digests=DigestBuilder(
                 engine.github, engine.tracer, services, deliveries, incidents, clock
             ),
-            github_host=web_host(settings.github_api_url),
+            web=engine.web,
             clock=clock,
             follow_interval=timedelta(seconds=settings.shiptrace_follow_interval),
             follow_max=timedelta(hours=settings.shiptrace_follow_max_hours),

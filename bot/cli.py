@@ -28,7 +28,7 @@ from bot.drift import Finding, Unchecked, finding_dict
 from bot.engine import open_engine
 from bot.errors import BadInput, ConfigError, ShiptraceError
 from bot.incident_store import Incidents
-from bot.refs import USAGE, Ref, parse_ref, web_host
+from bot.refs import USAGE, parse_ref
 from bot.render.digest import digest_text
 from bot.render.json import render_json
 from bot.render.text import render_text
@@ -133,9 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream=sys.stderr,
         )
         if args.command == "where":
-            ref = parse_ref(args.ref, web_host(settings.github_api_url))
+            # Everything but a link's host, before anything is opened: a typo costs nothing.
+            parse_ref(args.ref, None)
             services = load_service_map(args.config or settings.shiptrace_config)
-            return asyncio.run(_where(settings, services, ref, args.json))
+            return asyncio.run(_where(settings, services, args.ref, args.json))
         if args.command == "drift":
             services = load_service_map(args.config or settings.shiptrace_config)
             return asyncio.run(_drift(settings, services, args.json))
@@ -169,8 +170,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.error(f"unknown command {args.command}")
 
 
-async def _where(settings: Settings, services: ServiceMap, ref: Ref, as_json: bool) -> int:
+async def _where(settings: Settings, services: ServiceMap, text: str, as_json: bool) -> int:
     async with open_engine(settings, services) as engine:
+        ref = await engine.web.parse(text)
         trace = await engine.tracer.trace(ref)
     print(render_json(trace) if as_json else render_text(trace))
     return 0

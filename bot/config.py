@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -27,7 +28,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
-from bot.refs import is_repo_name
+from bot.refs import is_repo_name, web_origin
 from bot.tags import TagPattern, compile_tag
 
 
@@ -239,6 +240,16 @@ def _upper(value: object) -> object:
     return value.upper() if isinstance(value, str) else value
 
 
+def _web_url(value: str | None) -> str | None:
+    # Links are matched on host[:port] alone: a path here would be silently ignored.
+    if value is None:
+        return None
+    origin = web_origin(value)
+    if value.rstrip("/").lower() != origin:
+        raise ValueError(f"'{value}' must be scheme://host[:port] only, e.g. https://github.com")
+    return origin
+
+
 class Settings(BaseSettings):
     """Process settings, read from the environment at the edge (CLI / serve) only."""
 
@@ -254,6 +265,9 @@ class Settings(BaseSettings):
     github_app_private_key: SecretStr | None = None
     github_app_installation_id: int | None = None
     github_api_url: str = "https://api.github.com"
+    # Where PR and commit links are (scheme://host[:port]). Unset: learned from GitHub's own
+    # html_url, else derived from github_api_url (see README "Links").
+    github_web_url: Annotated[str | None, AfterValidator(_web_url)] = None
     shiptrace_config: Path = Path("shiptrace.yaml")
     shiptrace_db: Path = Path("shiptrace.db")
     shiptrace_host: str = "0.0.0.0"  # noqa: S104 - a container's bot listens on all interfaces

@@ -12,6 +12,7 @@ from bot.sources.cluster import Clusters
 from bot.sources.github import GitHubClient, GitHubOptions
 from bot.store import Store
 from bot.trace import Clock, Tracer, utcnow
+from bot.webhost import WebHost
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Engine:
     github: GitHubClient
     clusters: Clusters
     tracer: Tracer
+    web: WebHost  # where PR / commit links are, and parsing against it
 
 
 def github_options(settings: Settings) -> GitHubOptions:
@@ -57,8 +59,9 @@ async def open_engine(
     github = GitHubClient(github_options(settings), store)
     clusters = Clusters(concurrency=settings.shiptrace_concurrency)
     try:
-        tracer = Tracer(github, services, store, clusters, clock=clock)
-        yield Engine(settings, services, store, github, clusters, tracer)
+        web = WebHost(settings.github_web_url, settings.github_api_url, store, github, services)
+        tracer = Tracer(github, services, store, clusters, web, clock=clock)
+        yield Engine(settings, services, store, github, clusters, tracer, web)
     finally:
         clusters.close()
         github.close()

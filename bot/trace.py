@@ -14,10 +14,11 @@ from bot.environments import EnvContext, environment_stages
 from bot.envstages import note_waits
 from bot.errors import BadInput, GitHubError
 from bot.model import Change, ChangeState, SourceProblem, Stage, Status, Trace
-from bot.refs import Ref, web_host
+from bot.refs import Ref
 from bot.sources.cluster import Clusters
 from bot.sources.github import GitHubClient
 from bot.store import Store
+from bot.webhost import WebHost
 
 Clock = Callable[[], datetime]
 
@@ -33,6 +34,7 @@ class Tracer:
         services: ServiceMap,
         store: Store,
         clusters: Clusters,
+        web: WebHost,
         clock: Clock = utcnow,
     ) -> None:
         self.github = github
@@ -40,12 +42,13 @@ class Tracer:
         self.services = services
         self.store = store
         self.clock = clock
-        self.web_url = f"https://{web_host(github.api_url)}"
+        self.web = web
 
     async def trace(
         self, ref: Ref, default_repo: str | None = None, allowed: RepoFilter | None = None
     ) -> Trace:
         change = await resolve_change(self.github, self.services, ref, default_repo, allowed)
+        self.web.learn(change.url)  # GitHub's own html_url says where links are
         service = self.services.service_for_repo(change.repo)
         errors: list[SourceProblem] = []
         if service is None:  # pick_repo only lets configured repos through
@@ -62,7 +65,7 @@ class Tracer:
         checks_url = (
             f"{change.url}/checks"
             if change.pr is not None and change.url
-            else f"{self.web_url}/{repo}/commit/{sha}"
+            else f"{self.web.url}/{repo}/commit/{sha}"
         )
         try:
             runs, combined, workflows = await asyncio.gather(

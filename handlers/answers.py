@@ -20,7 +20,6 @@ from bot.errors import (
 )
 from bot.follows import Follow, FollowState
 from bot.model import Trace
-from bot.refs import parse_ref
 from bot.render.blocks import (
     ACTION_FOLLOW,
     ACTION_REFRESH,
@@ -37,7 +36,7 @@ from handlers.deps import Deps
 
 async def trace_for(deps: Deps, ref_text: str, channel_id: str) -> Trace:
     """Trace ``ref_text`` as asked from ``channel_id``; raises the project's errors."""
-    ref = parse_ref(ref_text, deps.github_host)
+    ref = await deps.web.parse(ref_text)
     policy = policy_for(deps.services, channel_id)
     policy.check(ref)
     return await deps.tracer.trace(ref, default_repo=policy.default_repo, allowed=policy.allows)

@@ -11,6 +11,7 @@ from bot.digests import DigestBuilder
 from bot.follows import Follows
 from bot.incident_store import Incidents
 from bot.trace import Clock, Tracer
+from bot.webhost import WebHost
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class Deps:
     incidents: Incidents
     deliveries: Deliveries
     digests: DigestBuilder
-    github_host: str  # where PR / commit links point (github.com or an Enterprise host)
+    web: WebHost  # where PR / commit links are; parses what people type against it
     clock: Clock
     follow_interval: timedelta
     follow_max: timedelta

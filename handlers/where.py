@@ -9,7 +9,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.access import policy_for
 from bot.digests import Built
 from bot.errors import BadInput, ShiptraceError
-from bot.refs import parse_ref
 from bot.render.blocks import Message, trace_message, tracing_message, usage_message
 from bot.render.digest import digest_message
 from bot.render.incident import drift_list_message
@@ -54,10 +53,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 return
             await respond(response_type="ephemeral", **digest_message(built.digest).kwargs())
             return
-        # Parsing and the channel's permission are pure: a bad or refused question is answered
-        # in the ack itself, and never reaches GitHub.
+        # Parsing and the channel's permission need no GitHub request: a bad or refused
+        # question is answered in the ack itself. (A link that arrives before GitHub's web host
+        # is known has its host checked after the ack, by trace_for.)
         try:
-            policy_for(deps.services, channel).check(parse_ref(text, deps.github_host))
+            policy_for(deps.services, channel).check(deps.web.parse_known(text))
         except BadInput as exc:
             await ack(**problem(exc, text).kwargs())
             return

@@ -6,6 +6,9 @@ Every 200 body is validated against GitHub's OpenAPI description before it is se
 does not match is recorded in ``validation_errors`` and answered with a 500, so a test cannot
 pass on a response GitHub would never send.
 
+``html_url`` fields point at ``emu.web_url`` (default ``https://github.com``); set it to play an
+Enterprise host (``https://acme.ghe.com``) whose links are not on the API's host.
+
 Faithful details that clients depend on: ``Link`` pagination, strong ETags and 304 for
 ``If-None-Match`` (a 304 costs no rate limit, as on GitHub), the ``x-ratelimit-*`` headers and
 GitHub's error bodies and status codes (422 "No commit found for SHA" for unknown commits).
@@ -141,8 +144,9 @@ _Handler = Callable[[_Ctx], tuple[Any, dict[str, str]]]
 class GitHubEmulator:
     """Fake GitHub REST API (GET only). See the module docstring."""
 
-    def __init__(self, token: str | None = "ghp_test") -> None:
+    def __init__(self, token: str | None = "ghp_test", web_url: str = b.WEB) -> None:
         self.token = token
+        self.web_url = web_url
         self.requests: list[LoggedRequest] = []
         self.unhandled: list[str] = []
         self.validation_errors: list[str] = []
@@ -581,6 +585,8 @@ class GitHubEmulator:
         if not self._authorized(request.headers.get("Authorization", "")):
             return _Reply(401, b.error(401, "Bad credentials"))
         reply = self._route(request)
+        if reply.status == 200 and self.web_url != b.WEB:
+            reply.body = _rehost(reply.body, self.web_url)
         if reply.status == 200:
             for fault in self._take_faults(path, ("patch",), first=False):
                 assert fault.patch is not None
@@ -957,6 +963,7 @@ class GitHubEmulator:
 
 
 _REASONS = {
+    404: "Not Found",  # what GitHub says for a repo the token cannot see, too
     500: "Server Error",
     502: "Server Error",
     503: "Service Unavailable",
@@ -975,6 +982,17 @@ def _default_conclusion(
     if status != "completed" and conclusion is not None:
         raise ValueError(f"a {status} run has no conclusion yet, got {conclusion!r}")
     return conclusion
+
+
+def _rehost(body: Any, web_url: str) -> Any:
+    """``body`` with its links to github.com moved to ``web_url`` (as an Enterprise host serves)."""
+    if isinstance(body, dict):
+        return {k: _rehost(v, web_url) for k, v in body.items()}
+    if isinstance(body, list):
+        return [_rehost(v, web_url) for v in body]
+    if isinstance(body, str) and (body == b.WEB or body.startswith(f"{b.WEB}/")):
+        return web_url + body[len(b.WEB) :]
+    return body
 
 
 def _etag_matches(header: str, etag: str) -> bool:

@@ -169,6 +169,17 @@ def test_repo_via_pygithub_with_case_insensitive_name(
     assert repo.pushed_at == datetime(2026, 11, 25, 9, tzinfo=UTC)
 
 
+def test_an_enterprise_web_host_moves_every_html_url(emu: GitHubEmulator, shop: Shop) -> None:
+    emu.web_url = "https://acme.ghe.com"
+    _, _, repo = get(emu, "/repos/acme/shop")
+    _, _, pull = get(emu, "/repos/acme/shop/pulls/412")
+    assert repo["html_url"] == "https://acme.ghe.com/acme/shop"
+    assert pull["html_url"] == "https://acme.ghe.com/acme/shop/pull/412"
+    assert pull["user"]["html_url"] == "https://acme.ghe.com/alice"
+    assert repo["url"] == f"{emu.url}/repos/acme/shop"  # the API stays where it is
+    assert emu.validation_errors == []
+
+
 def test_unknown_repo_and_object_are_404_with_basic_error(
     emu: GitHubEmulator, gh: Github, shop: Shop
 ) -> None:

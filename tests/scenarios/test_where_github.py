@@ -91,7 +91,8 @@ def test_a_repeat_revalidates_mutable_data_and_never_refetches_sha_facts(
     [
         ("#13", "open", "pending", "head13"),
         ("13", "open", "pending", "head13"),
-        ("{url}/acme/shop/pull/14", "closed", "skipped", "head14"),
+        # GitHub's own link: the web host is learned from the html_url GitHub returns.
+        ("https://github.com/acme/shop/pull/14", "closed", "skipped", "head14"),
     ],
 )
 def test_open_and_closed_prs(
@@ -101,7 +102,7 @@ def test_open_and_closed_prs(
     sha = getattr(s, ci_sha_attr)
     github.add_check_run("acme/shop", sha, name="test", status="in_progress", conclusion=None)
 
-    data = cli("where", ref.format(url=github.url), "--json").json
+    data = cli("where", ref, "--json").json
 
     assert data["change"]["state"] == state
     assert data["change"]["sha"] == sha  # CI is read on the head commit
@@ -150,7 +151,7 @@ def test_a_sha_with_no_pr_on_main_and_off_main(cli, github: GitHubEmulator) -> N
         "status": "succeeded",
         "detail": f"{s.orphan[:7]} is on main",
     }
-    off_main = cli("where", f"{github.url}/acme/shop/commit/{s.side}", "--json").json
+    off_main = cli("where", f"https://github.com/acme/shop/commit/{s.side}", "--json").json
     assert stages(off_main)["merge"]["status"] == "pending"
 
 

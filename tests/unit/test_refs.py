@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.errors import BadInput
-from bot.refs import parse_ref, web_host
+from bot.refs import OtherHost, derived_web_url, parse_ref, web_origin
 
 SHA = "3f2c1ab9c0ffee00112233445566778899aabbcc"
 
@@ -67,12 +67,143 @@ def test_rejected_with_a_reason(text: str, reason: str) -> None:
 
 
 def test_enterprise_host() -> None:
-    host = web_host("https://ghe.example.com/api/v3")
-    assert host == "ghe.example.com"
-    assert parse_ref("https://ghe.example.com/acme/shop/pull/4", host).pr == 4
-    with pytest.raises(BadInput, match=r"only links on ghe\.example\.com"):
-        parse_ref("https://github.com/acme/shop/pull/4", host)
-    assert web_host("https://api.github.com") == "github.com"
+    assert parse_ref("https://ghe.example.com/acme/shop/pull/4", "ghe.example.com").pr == 4
+    with pytest.raises(OtherHost, match=r"only links on ghe\.example\.com") as info:
+        parse_ref("https://github.com/acme/shop/pull/4", "ghe.example.com")
+    assert info.value.host == "github.com"
+
+
+PR = "https://github.com/acme/shop/pull/412"
+
+
+@pytest.mark.parametrize(
+    ("text", "pr", "sha"),
+    [
+        (f"{PR}#issuecomment-1234567", 412, None),
+        (f"{PR}?notification_referrer_id=NT_kwDOAB", 412, None),
+        (f"{PR}/files?w=1", 412, None),
+        (f"{PR}/files#diff-0123abcd", 412, None),
+        (f"{PR}/checks", 412, None),
+        (f"{PR}/checks?check_run_id=42", 412, None),
+        (f"{PR}/commits", 412, None),
+        (f"{PR}/", 412, None),
+        (f"{PR}/files/", 412, None),
+        (f"https://github.com/acme/shop/commit/{SHA}/", None, SHA),
+        (f"<{PR}/files?w=1|acme/shop#412 Fix the cart>", 412, None),
+        ("HTTPS://GitHub.com/acme/shop/pull/412", 412, None),
+        (f"https://github.com/acme/shop/commit/{SHA}#diff-1", None, SHA),
+        (f"https://github.com/acme/shop/commit/{SHA}?diff=split", None, SHA),
+        (f"https://github.com/acme/shop/commits/{SHA}", None, SHA),
+        (f"{PR}/commits/{SHA}?w=1", None, SHA),
+    ],
+)
+def test_a_fragment_or_query_is_ignored(text: str, pr: int | None, sha: str | None) -> None:
+    ref = parse_ref(text)
+    assert (ref.repo, ref.pr, ref.sha) == ("acme/shop", pr, sha)
+    assert ref.host == "github.com"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("https://evil.example@github.com/acme/shop/pull/412", "login part"),
+        ("https://git:hub@github.com/acme/shop/pull/412", "login part"),
+        ("https://@github.com/acme/shop/pull/412", "login part"),
+        ("https://github.com:8443/acme/shop/pull/412", "port"),
+        ("https://github.com:443/acme/shop/pull/412", "port"),
+        ("https://github.com:/acme/shop/pull/412", "not a valid host"),
+        ("https://git\thub.com/acme/shop/pull/412", "spaces or control characters"),
+        ("https://git\nhub.com/acme/shop/pull/412", "spaces or control characters"),
+        ("https://github.com/acme/shop/pull/4\t12", "spaces or control characters"),
+        ("https://github.com/acme/shop/pu\nll/412", "spaces or control characters"),
+        ("https://github.com/acme/shop/pull/412\r/files", "spaces or control characters"),
+        ("https://github.com/acme/shop/pull/412 x", "spaces or control characters"),
+        ("https://github.com/acme/shop/pull/412\x00", "spaces or control characters"),
+        ("https://github.com/acme/shop/pull/412\u200b", "spaces or control characters"),
+        ("https://github.com/acme/shop/pull/412#a\tb", "spaces or control characters"),
+        ("https://github.com/acme/shop/pull/412?q=a b", "spaces or control characters"),
+        ("<https://github.com/acme/shop/pull/4\t12|label>", "spaces or control characters"),
+        ("https://github.com/acme/shop/pull/412junk", "not a pull request or a commit"),
+        ("https://github.com/acme/shop/pull/412/junk", "not a pull request or a commit"),
+        ("https://github.com/acme/shop/pull/412//", "not a pull request or a commit"),
+        ("https://github.com/acme/shop/pull/412/files/x", "not a pull request or a commit"),
+        ("https://github.com/acme/shop/pull/412;x", "not a pull request or a commit"),
+        ("https://github.com/acme/shop/pull/412%0A", "not a pull request or a commit"),
+        ("https://github.com/acme/shop/pull/412/../413", "not a pull request or a commit"),
+        (f"https://github.com/acme/shop/commit/{SHA}/x", "not a pull request or a commit"),
+        (f"https://github.com/acme/shop/commit/{SHA}.diff", "not a pull request or a commit"),
+        ("https://github.com//acme/shop/pull/412", "not a pull request or a commit"),
+        ("https://gitlab.com/acme/shop/pull/1", "only links on github.com"),
+        ("https://github.com.evil.example/acme/shop/pull/1", "only links on github.com"),
+        ("https://github.com./acme/shop/pull/1", "not a valid host"),
+        ("https://api.github.com/acme/shop/pull/1", "only links on github.com"),
+        ("https:///acme/shop/pull/1", "not a GitHub URL"),
+        ("javascript://github.com/acme/shop/pull/1", "not a GitHub URL"),
+    ],
+)
+def test_a_link_is_parsed_strictly(text: str, reason: str) -> None:
+    with pytest.raises(BadInput, match=re.escape(reason)) as info:
+        parse_ref(text)
+    assert "\n" not in info.value.message and "\t" not in info.value.message
+
+
+def test_a_port_is_accepted_only_where_the_web_host_has_it() -> None:
+    assert parse_ref("http://127.0.0.1:8080/acme/shop/pull/1", "127.0.0.1:8080").pr == 1
+    with pytest.raises(BadInput, match="port"):
+        parse_ref("http://127.0.0.1:8081/acme/shop/pull/1", "127.0.0.1:8080")
+    with pytest.raises(BadInput, match="port"):
+        parse_ref("http://127.0.0.1/acme/shop/pull/1", "127.0.0.1:8080")
+
+
+def test_without_a_web_host_everything_but_the_host_is_checked() -> None:
+    ref = parse_ref("https://acme.ghe.com/acme/shop/pull/412#x", None)
+    assert (ref.repo, ref.pr, ref.host) == ("acme/shop", 412, "acme.ghe.com")
+    assert parse_ref("acme/shop#412", None).host is None
+    with pytest.raises(BadInput, match="login part"):
+        parse_ref("https://x@acme.ghe.com/acme/shop/pull/412", None)
+    with pytest.raises(BadInput, match="not a pull request"):
+        parse_ref("https://acme.ghe.com/acme/shop/pull/412/junk", None)
+
+
+@pytest.mark.parametrize(
+    ("api_url", "web_url"),
+    [
+        ("https://api.github.com", "https://github.com"),
+        ("https://api.github.com/", "https://github.com"),
+        ("https://API.GitHub.com", "https://github.com"),
+        ("https://api.acme.ghe.com", "https://acme.ghe.com"),
+        ("https://api.my-corp.ghe.com/", "https://my-corp.ghe.com"),
+        ("https://ghe.example.com/api/v3", "https://ghe.example.com"),
+        ("https://ghe.example.com/api/v3/", "https://ghe.example.com"),
+        ("https://ghe.example.com:8443/api/v3", "https://ghe.example.com:8443"),
+        ("http://127.0.0.1:5123", "http://127.0.0.1:5123"),  # a proxy or an emulator: itself
+        ("https://github-proxy.internal/github", "https://github-proxy.internal"),
+    ],
+)
+def test_the_web_host_derived_from_the_api_url(api_url: str, web_url: str) -> None:
+    assert derived_web_url(api_url) == web_url
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("https://github.com", "https://github.com"),
+        ("https://github.com/", "https://github.com"),
+        ("https://GitHub.com/acme/shop/pull/1", "https://github.com"),
+        ("https://ghe.example.com:8443/acme/shop", "https://ghe.example.com:8443"),
+        ("http://127.0.0.1:5000/acme/shop", "http://127.0.0.1:5000"),
+    ],
+)
+def test_web_origin(url: str, origin: str) -> None:
+    assert web_origin(url) == origin
+
+
+@pytest.mark.parametrize(
+    "url", ["github.com", "ftp://github.com", "https://", "https://u@github.com", "https://a b"]
+)
+def test_web_origin_refuses_what_is_not_a_web_url(url: str) -> None:
+    with pytest.raises(ValueError, match="not"):
+        web_origin(url)
 
 
 @given(st.text(max_size=400))
