@@ -20,9 +20,9 @@ import tracemalloc
 from pathlib import Path
 
 from bot.config import parse_service_map
-from bot.scan import scan
+from bot.drift.scan import scan
+from bot.sandbox.kube import KubeEmulator, write_kubeconfig
 from bot.sources.cluster import Clusters
-from tests.emulators.kube import KubeEmulator, write_kubeconfig
 from tests.scenarios.fleet import fleet_config, seed_fleet
 
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.change import default_for
 from bot.config import Channel, Service, ServiceMap
 from bot.errors import BadInput
 from bot.refs import Ref
+from bot.trace.change import default_for
 
 MAX_NAMED = 10  # repos listed in one reply; the rest are counted
 

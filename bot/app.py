@@ -34,22 +34,22 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
 from bot.config import ServiceMap, Settings
-from bot.delivery_store import Deliveries
-from bot.digests import DigestBuilder
+from bot.digest.gather import DigestBuilder
+from bot.digest.store import Deliveries
+from bot.drift.scan import scan_all
+from bot.drift.store import Incidents
 from bot.engine import Engine, open_engine
 from bot.errors import ConfigError
-from bot.follows import Follows
-from bot.incident_store import Incidents
+from bot.follow.store import Follows
 from bot.leader import Elector, leader_only
-from bot.scan import scan_all
 from bot.scheduler import IntervalJob, Job, StartJob, build_scheduler
 from bot.sources.lease import LeaseClient
-from bot.trace import Clock, utcnow
+from bot.timefmt import Clock, utcnow
 from handlers import gate
 from handlers.deps import Deps
-from handlers.digest import DigestJob
-from handlers.drift import DriftJob
-from handlers.follow import FollowJob
+from handlers.jobs.digest import DigestJob
+from handlers.jobs.drift import DriftJob
+from handlers.jobs.follow import FollowJob
 
 log = logging.getLogger("shiptrace")
 

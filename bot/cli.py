@@ -22,21 +22,20 @@ from slack_sdk.errors import SlackApiError
 from bot import __version__
 from bot.app import serve, slack_client
 from bot.config import ServiceMap, Settings, load_service_map, load_settings
-from bot.delivery_store import Deliveries
-from bot.digests import DigestBuilder
-from bot.drift import Finding, Unchecked, finding_dict
+from bot.digest.gather import DigestBuilder
+from bot.digest.store import Deliveries
+from bot.drift.findings import Finding, Unchecked, finding_dict
+from bot.drift.scan import scan
+from bot.drift.store import Incidents
 from bot.engine import open_engine
 from bot.errors import BadInput, ConfigError, ShiptraceError
-from bot.incident_store import Incidents
 from bot.refs import USAGE, parse_ref
 from bot.render.digest import digest_text
 from bot.render.json import render_json
 from bot.render.text import render_text
-from bot.scan import scan
 from bot.sources.cluster import Clusters
-from bot.timefmt import format_time
-from bot.trace import utcnow
-from handlers.digest import DigestJob
+from bot.timefmt import format_time, utcnow
+from handlers.jobs.digest import DigestJob
 
 log = logging.getLogger("shiptrace")
 

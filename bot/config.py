@@ -28,8 +28,8 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.kube.tags import TagPattern, compile_tag
 from bot.refs import is_repo_name, web_origin
-from bot.tags import TagPattern, compile_tag
 
 
 class _Strict(BaseModel):

@@ -11,8 +11,9 @@ from bot.config import ServiceMap, Settings
 from bot.sources.cluster import Clusters
 from bot.sources.github import GitHubClient, GitHubOptions
 from bot.store import Store
-from bot.trace import Clock, Tracer, utcnow
-from bot.webhost import WebHost
+from bot.timefmt import Clock, utcnow
+from bot.trace.tracer import Tracer
+from bot.trace.webhost import WebHost
 
 
 @dataclass

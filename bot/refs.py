@@ -5,7 +5,7 @@ a bare SHA (7–40 hex) and a commit URL. Digits alone are a PR number (GitHub's
 shorthand), never a SHA.
 
 A link is accepted only on GitHub's web host, which the caller gives as data (where it comes
-from: :mod:`bot.webhost`). A login part, an unexpected port, whitespace or control characters
+from: :mod:`bot.trace.webhost`). A login part, an unexpected port, whitespace or control characters
 anywhere (``urlsplit`` would silently drop tabs and newlines), or anything in the path after
 the PR number or SHA but ``/files``, ``/checks``, ``/commits`` is bad input; a fragment or a
 query is ignored, since GitHub's own links carry them (``#issuecomment-…``, ``?w=1``).

@@ -4,7 +4,7 @@ Caches:
 - ``http_cache``: per URL, the last body with its ETag / Last-Modified, so a repeat look-up
   is a conditional request (a 304 is free of rate limit) that serves the stored body.
 - ``facts``: things about a SHA that never change (a commit, the compare of two SHAs), served
-  with no request at all; also the web host GitHub's ``html_url`` names (``bot.webhost``).
+  with no request at all; also the web host GitHub's ``html_url`` names (``bot.trace.webhost``).
 
 All access happens on the event loop's thread; the store is small and each call is one
 indexed statement, so it does not need a thread of its own. What could hold the loop is

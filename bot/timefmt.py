@@ -1,8 +1,15 @@
-"""Times: parsed from RFC 3339, written as ``YYYY-MM-DDTHH:MM:SSZ``. Pure."""
+"""Times: the clock, parsed from RFC 3339, written as ``YYYY-MM-DDTHH:MM:SSZ``. Pure."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+
+Clock = Callable[[], datetime]  # the bot's clock; tests pass one they move
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def parse_time(value: object) -> datetime | None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import errors, follow, gate, refresh, share, where
+from handlers import errors, gate
+from handlers.actions import follow, refresh, share
+from handlers.commands import where
 from handlers.deps import Deps
 
 

@@ -18,7 +18,7 @@ from bot.errors import (
     StoreBusy,
     StoreError,
 )
-from bot.follows import Follow, FollowState
+from bot.follow.store import Follow, FollowState
 from bot.model import Trace
 from bot.render.blocks import (
     ACTION_FOLLOW,

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.config import ServiceMap
-from bot.delivery_store import Deliveries
-from bot.digests import DigestBuilder
-from bot.follows import Follows
-from bot.incident_store import Incidents
-from bot.trace import Clock, Tracer
-from bot.webhost import WebHost
+from bot.digest.gather import DigestBuilder
+from bot.digest.store import Deliveries
+from bot.drift.store import Incidents
+from bot.follow.store import Follows
+from bot.timefmt import Clock
+from bot.trace.tracer import Tracer
+from bot.trace.webhost import WebHost
 
 
 @dataclass(frozen=True)

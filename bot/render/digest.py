@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.digest import Digest, IncidentLine, ServiceDigest, ShippedChange, StuckChange
-from bot.dora import Figures
-from bot.incidents import duration_words
+from bot.digest.dora import Figures
+from bot.digest.records import Digest, IncidentLine, ServiceDigest, ShippedChange, StuckChange
+from bot.drift.incidents import duration_words
 from bot.render.blocks import EMOJI, MAX_BLOCKS, MAX_TEXT, Message
 from bot.render.mrkdwn import MAX_NAME, clip, context, date_token, link, plain, section
 from bot.render.text import SYMBOLS

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.drift import Finding
-from bot.incidents import Incident, duration_words, fingerprint
+from bot.drift.findings import Finding
+from bot.drift.incidents import Incident, duration_words, fingerprint
 from bot.render.blocks import Message
 from bot.render.mrkdwn import MAX_NAME, clip, context, cut, date_token, link, plain, section
 

@@ -1,7 +1,7 @@
 """Kubernetes API access, one client per kubeconfig context (or in-cluster config).
 
 Objects come back as plain JSON dicts (camelCase, as the API serves them): the typed models
-cost most of a list's time and the readers in :mod:`bot.gitops` / :mod:`bot.workloads` want
+cost most of a list's time and the readers in :mod:`bot.gitops.objects` / :mod:`bot.kube.workloads` want
 the API's own shape. The official client is synchronous, so every call runs in a bounded
 thread pool. Retries of transient failures are urllib3's, configured on the client.
 """

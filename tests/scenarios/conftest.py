@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from tests.emulators.github import GitHubEmulator
-from tests.emulators.kube import KubeEmulator, write_kubeconfig
-from tests.emulators.slack import SlackEmulator
+from bot.sandbox.github import GitHubEmulator
+from bot.sandbox.kube import KubeEmulator, write_kubeconfig
+from bot.sandbox.slack import SlackEmulator
 from tests.scenarios import shop
 from tests.scenarios.fleet import TWO_ENVS, live_prod, live_staging
 from tests.scenarios.slackbot import SLACK_CONFIG, Clock

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.emulators.kube import KubeEmulator
+from bot.sandbox.kube import KubeEmulator
 from tests.scenarios import kubeobjs as k
 
 APP_URL = "https://github.com/acme/shop.git"

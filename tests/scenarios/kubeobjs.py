@@ -1,5 +1,5 @@
 """Kubernetes, Argo CD and Flux objects with status, shaped like the real ones in
-tests/reference/examples (the emulator validates custom resources against the CRDs)."""
+bot/sandbox/reference/examples (the emulator validates custom resources against the CRDs)."""
 
 from __future__ import annotations
 

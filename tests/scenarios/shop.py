@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tests.emulators.github import GitHubEmulator
+from bot.sandbox.github import GitHubEmulator
 
 
 @dataclass

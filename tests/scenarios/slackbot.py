@@ -19,9 +19,9 @@ from aiohttp import web
 
 from bot.app import Bot, running
 from bot.config import Settings, load_service_map
-from tests.emulators.slack import SlackEmulator
-from tests.emulators.slack_signing import block_actions_body, signed_headers, slash_command_body
-from tests.emulators.threaded import ThreadedServer
+from bot.sandbox.slack import SlackEmulator
+from bot.sandbox.slack_signing import block_actions_body, signed_headers, slash_command_body
+from bot.sandbox.threaded import ThreadedServer
 from tests.scenarios.fleet import TWO_ENVS
 
 SECRET = "test-signing-secret"

@@ -16,9 +16,9 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.emulators.github import GitHubEmulator
-from tests.emulators.kube import KubeEmulator
-from tests.emulators.slack import SlackEmulator
+from bot.sandbox.github import GitHubEmulator
+from bot.sandbox.kube import KubeEmulator
+from bot.sandbox.slack import SlackEmulator
 from tests.scenarios import kubeobjs as k
 from tests.scenarios.fleet import APP_URL, flux_prod, seed, tag
 from tests.scenarios.slackbot import SLACK_CONFIG, Clock, block_text, start_bot, where
@@ -212,7 +212,7 @@ async def test_a_missed_run_is_posted_late_within_the_grace_only(
     posted: bool,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="handlers.digest")
+    caplog.set_level(logging.INFO, logger="handlers.jobs.digest")
     clock = Clock(datetime(2026, 11, 27, restart_at, 0, tzinfo=UTC))  # down at 09:00
     async with start_bot(workdir, slack, clock) as bot:
         await bot.digest_job.catch_up()

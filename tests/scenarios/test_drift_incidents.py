@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.incidents import IncidentState
-from tests.emulators.github import GitHubEmulator
-from tests.emulators.kube import KubeEmulator
-from tests.emulators.slack import SlackEmulator
+from bot.drift.incidents import IncidentState
+from bot.sandbox.github import GitHubEmulator
+from bot.sandbox.kube import KubeEmulator
+from bot.sandbox.slack import SlackEmulator
 from tests.scenarios import kubeobjs as k
 from tests.scenarios import shop
 from tests.scenarios.fleet import APP_URL, live_prod, live_staging, seed, tag

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from bot.config import parse_service_map
-from bot.scan import scan
+from bot.drift.scan import scan
+from bot.sandbox.kube import DEFAULT_CRDS, KubeEmulator, write_kubeconfig
 from bot.sources.cluster import Clusters, NotFound
-from tests.emulators.kube import DEFAULT_CRDS, KubeEmulator, write_kubeconfig
 from tests.scenarios import kubeobjs as k
 from tests.scenarios.fleet import (
     TWO_ENVS,

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from bot.leader import Elector
+from bot.sandbox.kube import KubeEmulator, write_kubeconfig
 from bot.sources.cluster import Clusters
 from bot.sources.lease import LeaseClient, LeaseConflict, LeaseRecord
-from tests.emulators.kube import KubeEmulator, write_kubeconfig
 
 NS, NAME = "shiptrace", "shiptrace-leader"
 DURATION = timedelta(seconds=15)

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from tests.emulators.slack import SlackEmulator
-from tests.emulators.slack_signing import signed_headers, slash_command_body, slash_command_payload
+from bot.sandbox.slack import SlackEmulator
+from bot.sandbox.slack_signing import signed_headers, slash_command_body, slash_command_payload
 from tests.scenarios import shop
 from tests.scenarios.slackbot import SECRET, Clock, block_text, get, post, start_bot
 

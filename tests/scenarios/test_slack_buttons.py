@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulators.github import GitHubEmulator
-from tests.emulators.kube import KubeEmulator
-from tests.emulators.slack import SlackEmulator
+from bot.sandbox.github import GitHubEmulator
+from bot.sandbox.kube import KubeEmulator
+from bot.sandbox.slack import SlackEmulator
 from tests.scenarios import kubeobjs as k
 from tests.scenarios import shop
 from tests.scenarios.fleet import flux_prod, live_prod, seed, tag

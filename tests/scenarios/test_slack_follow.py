@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.follows import FollowState
-from tests.emulators.kube import KubeEmulator
-from tests.emulators.slack import SlackEmulator
+from bot.follow.store import FollowState
+from bot.sandbox.kube import KubeEmulator
+from bot.sandbox.slack import SlackEmulator
 from tests.scenarios import kubeobjs as k
 from tests.scenarios import shop
 from tests.scenarios.fleet import flux_prod, seed, tag

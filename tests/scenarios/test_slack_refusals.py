@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.emulators.github import GitHubEmulator
-from tests.emulators.slack import SlackEmulator
+from bot.sandbox.github import GitHubEmulator
+from bot.sandbox.slack import SlackEmulator
 from tests.scenarios import shop
 from tests.scenarios.slackbot import (
     DEPLOYS,

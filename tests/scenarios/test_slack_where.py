@@ -12,9 +12,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.emulators.github import GitHubEmulator
-from tests.emulators.slack import SlackEmulator
-from tests.emulators.slack_signing import (
+from bot.sandbox.github import GitHubEmulator
+from bot.sandbox.slack import SlackEmulator
+from bot.sandbox.slack_signing import (
     FORM_CONTENT_TYPE,
     block_actions_payload,
     signed_headers,

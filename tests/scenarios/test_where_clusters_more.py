@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.sandbox.github import GitHubEmulator
 from bot.store import Store
-from tests.emulators.github import GitHubEmulator
 from tests.scenarios import kubeobjs as k
 from tests.scenarios import shop
 from tests.scenarios.fleet import (

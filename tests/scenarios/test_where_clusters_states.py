@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.emulators.github import GitHubEmulator
+from bot.sandbox.github import GitHubEmulator
 from tests.scenarios import kubeobjs as k
 from tests.scenarios import shop
 from tests.scenarios.fleet import APP_URL, env_stages, flux_prod, live_prod, seed, tag

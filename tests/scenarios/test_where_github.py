@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.emulators.github import GitHubEmulator
+from bot.sandbox.github import GitHubEmulator
 from tests.scenarios import shop
 
 STAGE_KEYS = {

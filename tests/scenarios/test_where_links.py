@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulators.github import GitHubEmulator
+from bot.sandbox.github import GitHubEmulator
 from tests.scenarios import shop
 
 PR = "https://github.com/acme/shop/pull/12"

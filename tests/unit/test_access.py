@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from bot.access import Refused, policy_for
-from bot.change import pick_repo
 from bot.config import ServiceMap, parse_service_map
 from bot.errors import BadInput
 from bot.refs import parse_ref
+from bot.trace.change import pick_repo
 
 SERVICES = parse_service_map(
     """

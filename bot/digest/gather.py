@@ -1,0 +1,295 @@
+"""Gather one channel's digest: merged PRs traced, stuck changes, drift, the DORA figures.
+
+Every merged PR of the window is traced (so its stages are current), stuck candidates from
+the last ``lookback_days`` are traced again, and each traced change is remembered with when it
+went live where; the figures come from those records, the deployments the drift scan saw and
+the drift incidents (``bot.digest.dora``, pure).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.access import policy_for
+from bot.config import DigestConfig, Service, ServiceMap
+from bot.digest.dora import ChangeRecord, Figures, figures, trailing
+from bot.digest.records import (
+    Badge,
+    Digest,
+    IncidentLine,
+    ServiceDigest,
+    ShippedChange,
+    StuckChange,
+)
+from bot.digest.store import Deliveries
+from bot.drift.store import Incidents
+from bot.errors import ShiptraceError
+from bot.model import Stage, Status, Trace, worst
+from bot.refs import Ref
+from bot.render.mrkdwn import permalink
+from bot.sources.github import GitHubClient
+from bot.timefmt import Clock, parse_time
+from bot.trace.tracer import Tracer
+
+log = logging.getLogger(__name__)
+
+_REVERTS = re.compile(r"\bReverts ([A-Za-z0-9._-]+/[A-Za-z0-9._-]+)#(\d+)")
+_CONCURRENT_TRACES = 4
+
+
+@dataclass(frozen=True)
+class Built:
+    digest: Digest
+    chart: bytes | None  # the lead-time PNG, when the window has enough changes
+
+
+class DigestBuilder:
+    def __init__(
+        self,
+        github: GitHubClient,
+        tracer: Tracer,
+        services: ServiceMap,
+        deliveries: Deliveries,
+        incidents: Incidents,
+        clock: Clock,
+    ) -> None:
+        self.github = github
+        self.tracer = tracer
+        self.services = services
+        self.deliveries = deliveries
+        self.incidents = incidents
+        self.clock = clock
+        self.config: DigestConfig = services.slack.digest
+        self._limit = asyncio.Semaphore(_CONCURRENT_TRACES)
+
+    def visible(self, channel: str | None) -> list[Service]:
+        if channel is None:
+            return list(self.services.services)
+        return policy_for(self.services, channel).traceable()
+
+    async def build(
+        self,
+        channel: str | None,
+        start: datetime,
+        end: datetime,
+        *,
+        late: bool = False,
+        chart: bool = True,
+    ) -> Built:
+        services = self.visible(channel)
+        errors: list[str] = []
+        per_service = await asyncio.gather(
+            *(self._service(s, start, end, errors) for s in services)
+        )
+        names = {s.name for s in services}
+        window, trail = self._figures(names, start, end)
+        digest = Digest(
+            channel=channel or "",
+            start=start,
+            end=end,
+            services=tuple(per_service),
+            window=window,
+            trailing=trail,
+            late=late,
+            errors=tuple(errors),
+        )
+        png = None
+        if chart and len(window.lead_times) >= self.config.chart_min_changes:
+            from bot.render.chart import lead_time_chart  # matplotlib: only when drawn
+
+            png = lead_time_chart(window.lead_times, "Lead time per change (merge → live)")
+        return Built(digest, png)
+
+    # -- per service -----------------------------------------------------------------------
+    async def _service(
+        self, service: Service, start: datetime, end: datetime, errors: list[str]
+    ) -> ServiceDigest:
+        try:
+            pulls = await self.github.merged_pulls(service.repo, start, end)
+        except ShiptraceError as exc:
+            errors.append(f"github: merged PRs of {service.repo}: {exc.message}")
+            pulls = []
+        traced = await asyncio.gather(*(self._trace(service, p, errors) for p in pulls))
+        shipped: list[ShippedChange] = []
+        seen: set[str] = set()
+        stuck: list[StuckChange] = []
+        for pull, trace in zip(pulls, traced, strict=True):
+            if trace is None:
+                continue
+            ref = f"{service.repo}#{pull['number']}"
+            seen.add(ref.lower())
+            shipped.append(_shipped(ref, pull, trace, service))
+            stuck_change = self._stuck(ref, pull, trace, service, end)
+            if stuck_change is not None:
+                stuck.append(stuck_change)
+        stuck.extend(await self._older_stuck(service, start, end, seen, errors))
+        incidents = tuple(
+            IncidentLine(
+                key=i.key,
+                summary="; ".join(f.summary for f in i.findings[:2]) or "drift",
+                opened_at=i.first_seen,
+                resolved_at=i.resolved_at,
+                thread_url=permalink(i.channel, i.ts),
+            )
+            for i in self.incidents.in_window(start, end)
+            if i.service == service.name
+        )
+        return ServiceDigest(service.name, service.repo, tuple(shipped), tuple(stuck), incidents)
+
+    async def _trace(
+        self, service: Service, pull: Mapping[str, object], errors: list[str]
+    ) -> Trace | None:
+        ref = f"{service.repo}#{pull['number']}"
+        async with self._limit:
+            try:
+                trace = await self.tracer.trace(
+                    Ref(ref, repo=service.repo, pr=int(str(pull["number"])))
+                )
+            except ShiptraceError as exc:
+                errors.append(f"{ref}: {exc.message}")
+                return None
+        self._remember(service, ref, pull, trace)
+        return trace
+
+    def _remember(
+        self, service: Service, ref: str, pull: Mapping[str, object], trace: Trace
+    ) -> None:
+        merged = parse_time(str(pull.get("merged_at") or "")) or trace.change.merged_at
+        if merged is None:
+            return
+        body = str(pull.get("body") or "")
+        reverts = _REVERTS.search(body)
+        record = ChangeRecord(
+            service=service.name,
+            repo=service.repo,
+            ref=ref,
+            title=str(pull.get("title") or trace.change.title or ""),
+            merged_at=merged,
+            live_at=_live_at(trace, service, self.clock()),
+            environments=tuple(e.name for e in service.environments),
+            revert_of=f"{reverts.group(1)}#{reverts.group(2)}" if reverts else None,
+        )
+        self.deliveries.remember_change(record, trace.change.sha, trace.change.url, self.clock())
+
+    def _stuck(
+        self, ref: str, pull: Mapping[str, object], trace: Trace, service: Service, end: datetime
+    ) -> StuckChange | None:
+        merged = trace.change.merged_at
+        if merged is None or end - merged < timedelta(hours=self.config.stuck_hours):
+            return None
+        last = service.environments[-1].name
+        if trace.is_live_in(last):
+            return None
+        waiting = _waiting_stage(trace.stages)
+        if waiting is None:
+            return None
+        where = (
+            waiting.id if waiting.environment is None else f"{waiting.id} in {waiting.environment}"
+        )
+        return StuckChange(
+            ref=ref,
+            title=str(pull.get("title") or trace.change.title or ""),
+            url=trace.change.url,
+            merged_at=merged,
+            stage="CI" if where == "ci" else where,
+            status=waiting.status,
+            stuck_for=end - merged,
+        )
+
+    async def _older_stuck(
+        self,
+        service: Service,
+        start: datetime,
+        end: datetime,
+        seen: set[str],
+        errors: list[str],
+    ) -> list[StuckChange]:
+        """Changes merged before the window, not yet live in the last environment."""
+        last = service.environments[-1].name
+        since = end - timedelta(days=self.config.lookback_days)
+        candidates = [
+            c
+            for c in self.deliveries.changes(since)
+            if c.service == service.name
+            and c.merged_at < start
+            and last not in c.live_at
+            and c.ref.lower() not in seen
+        ]
+        pulls = [
+            {
+                "number": change.ref.rsplit("#", 1)[1],
+                "title": change.title,
+                "merged_at": change.merged_at.isoformat(),
+                # What _remember reads the revert from, so a re-trace keeps it.
+                "body": f"Reverts {change.revert_of}" if change.revert_of else "",
+            }
+            for change in candidates
+        ]
+        # Traced side by side, like the window's own PRs (_trace bounds how many at once).
+        traces = await asyncio.gather(*(self._trace(service, p, errors) for p in pulls))
+        out: list[StuckChange] = []
+        for change, pull, trace in zip(candidates, pulls, traces, strict=True):
+            stuck = self._stuck(change.ref, pull, trace, service, end) if trace else None
+            if stuck is not None:
+                out.append(stuck)
+        return out
+
+    # -- figures ---------------------------------------------------------------------------
+    def _figures(self, names: set[str], start: datetime, end: datetime) -> tuple[Figures, Figures]:
+        trail_start = trailing(end)
+        since = min(start, trail_start)
+        repos = {s.repo.lower(): s.name for s in self.services.services if s.name in names}
+        changes = [
+            c for c in self.deliveries.changes(since - timedelta(days=30)) if c.service in names
+        ]
+        deployments = [d for d in self.deliveries.deployments(since) if d.service in names]
+        failures = self.deliveries.failures(since, repos)
+        incidents = [i for i in self.deliveries.incidents(since) if i.service in names]
+        window = timedelta(hours=self.config.failure_window_hours)
+        return (
+            figures(changes, deployments, failures, incidents, start, end, window),
+            figures(changes, deployments, failures, incidents, trail_start, end, window),
+        )
+
+
+def _shipped(ref: str, pull: Mapping[str, object], trace: Trace, service: Service) -> ShippedChange:
+    badges = [Badge("CI", s.status) for s in trace.stages if s.id == "ci"]
+    for env in service.environments:
+        statuses = [s.status for s in trace.stages if s.environment == env.name]
+        status = worst(statuses)
+        if status is not None:
+            badges.append(Badge(env.name, status))
+    merged = trace.change.merged_at or parse_time(str(pull.get("merged_at") or ""))
+    assert merged is not None
+    return ShippedChange(
+        ref=ref,
+        title=str(pull.get("title") or trace.change.title or ""),
+        url=trace.change.url,
+        author=trace.change.author,
+        merged_at=merged,
+        badges=tuple(badges),
+        where=trace.where,
+    )
+
+
+def _live_at(trace: Trace, service: Service, now: datetime) -> dict[str, datetime]:
+    """When the change went live in each environment where it is live: the rollout's (else the
+    sync's) finish, else its start, else now (first seen live)."""
+    out: dict[str, datetime] = {}
+    for env in service.environments:
+        if not trace.is_live_in(env.name):
+            continue
+        stages = {s.id: s for s in trace.stages if s.environment == env.name}
+        stage = stages.get("rollout") or stages.get("sync") or next(iter(stages.values()))
+        out[env.name] = stage.finished_at or stage.started_at or now
+    return out
+
+
+def _waiting_stage(stages: Sequence[Stage]) -> Stage | None:
+    """The first stage in path order that has not succeeded (where the change waits)."""
+    return next((s for s in stages if s.status not in (Status.SUCCEEDED, Status.SKIPPED)), None)

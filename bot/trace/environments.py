@@ -1,0 +1,468 @@
+"""Follow a change into every environment of its service: promote, sync, rollout.
+
+Each environment is read concurrently (its cluster, then GitHub for ancestry); what is read
+is turned into stages by the pure functions of :mod:`bot.trace.stages`. A cluster that cannot
+be read makes only its own environment ``unknown``.
+
+*Contains*: a deployed commit contains the change when the change's commit is an ancestor
+of, or equal to, the deployed commit (compare API: ``identical`` or ``ahead``).
+
+*Rolled back*: when the applied revision does not contain the change, the GitOps object's
+history is searched (newest first, at most :data:`MAX_HISTORY_CHECKS` revisions, none deployed
+before the merge) for one that did.
+
+*Which commit a workload runs*: the tag of its service image (``name:tag``, ``name:tag@digest``;
+registry host not compared) through the service's tag pattern; when no tag names a commit
+(``latest``, or pinned by digest only), the synced revision, and the detail says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from bot.config import Environment, Service
+from bot.errors import GitHubError, KubernetesError
+from bot.gitops.objects import GitOpsState, read_argocd, read_flux
+from bot.kube.tags import parse_image
+from bot.kube.workloads import WorkloadState, read_workload
+from bot.model import Change, ChangeState, Item, SourceProblem, Stage, Status
+from bot.sources.cluster import ClusterClient, Clusters, NotFound, selector_string
+from bot.sources.github import GitHubClient
+from bot.store import Store
+from bot.timefmt import format_time, parse_time
+from bot.trace.stages import (
+    pending_env_stages,
+    rollout_item,
+    rollout_stage,
+    skipped_env_stages,
+    sync_stage,
+    unknown_env_stages,
+)
+
+_TRAILER = re.compile(r"^Argocd-reference-commit-sha:\s*([0-9a-fA-F]{7,40})\s*$", re.MULTILINE)
+MAX_PROMOTE_CANDIDATES = 20
+MAX_HISTORY_CHECKS = 10  # Argo CD keeps 10 history entries by default
+
+
+@dataclass
+class EnvContext:
+    change: Change
+    service: Service
+    github: GitHubClient
+    clusters: Clusters
+    store: Store
+    now: Callable[[], datetime]
+    errors: list[SourceProblem] = field(default_factory=list)
+    _contains_cache: dict[tuple[str, str], bool | None] = field(default_factory=dict)
+
+    def problem(self, source: str, message: str, env: str | None) -> None:
+        self.errors.append(SourceProblem(source, message, env))
+
+    async def contains(self, repo: str, commit: str | None, env: str | None) -> bool | None:
+        """Does ``commit`` (in ``repo``) contain the change? None when it can't be told."""
+        if commit is None:
+            return None
+        base = self.change.sha if repo.lower() == self.change.repo.lower() else None
+        if base is None:
+            return None
+        if commit == base:
+            return True
+        key = (repo.lower(), commit)
+        if key not in self._contains_cache:
+            try:
+                self._contains_cache[key] = await self.github.contains(repo, base, commit)
+            except GitHubError as exc:
+                self.problem("github", f"ancestry of {commit[:7]} in {repo}: {exc.message}", env)
+                self._contains_cache[key] = None
+        return self._contains_cache[key]
+
+    async def tag_commit(self, tag: str, env: str) -> str | None:
+        """The app commit an image tag names, through the service's tag pattern."""
+        prefix = self.service.tag_pattern.sha_prefix(tag)
+        return None if prefix is None else await self.resolve_prefix(prefix, env)
+
+    async def resolve_prefix(self, prefix: str, env: str) -> str | None:
+        """A full app-repo SHA from an abbreviated one (a fact, cached forever)."""
+        if len(prefix) == 40:
+            return prefix
+        if self.change.sha.startswith(prefix):
+            return self.change.sha
+        try:
+            commit = await self.github.commit(self.service.repo, prefix)
+        except GitHubError as exc:
+            self.problem("github", f"commit {prefix} of {self.service.repo}: {exc.message}", env)
+            return None
+        return str(commit["sha"])
+
+    def first_seen(self, env: str, stage: str, status: Status) -> datetime:
+        return self.store.first_seen(
+            self.change.repo, self.change.sha, env, stage, status.value, self.now()
+        )
+
+
+async def environment_stages(ctx: EnvContext) -> list[Stage]:
+    """Stages of every environment, in promotion order."""
+    envs = ctx.service.environments
+    results = await asyncio.gather(*(_environment(ctx, env) for env in envs))
+    return [stage for stages in results for stage in stages]
+
+
+async def _environment(ctx: EnvContext, env: Environment) -> list[Stage]:
+    has_sync = env.argocd is not None or env.flux is not None
+    change = ctx.change
+    if change.state is ChangeState.CLOSED:
+        return skipped_env_stages(env.name, has_sync, False, "closed without merging")
+    if change.state is ChangeState.OPEN:
+        return pending_env_stages(env.name, has_sync, False, "waiting for the PR to be merged")
+    if change.state is ChangeState.COMMIT and not change.on_default_branch:
+        return pending_env_stages(env.name, has_sync, False, "not on the default branch")
+    if not has_sync and not env.workloads:
+        return [rollout_stage(env.name, [])]  # nothing configured to read there
+    try:
+        cluster = ctx.clusters.client(env.cluster)
+        state, workloads = await asyncio.gather(
+            _gitops_state(ctx, cluster, env), _workloads(cluster, env)
+        )
+        for message in dict.fromkeys(w.error for w in workloads if w.problem and w.error):
+            ctx.problem("kubernetes", message, env.name)
+    except KubernetesError as exc:
+        ctx.problem("kubernetes", exc.message, env.name)
+        return unknown_env_stages(
+            env.name, f"could not read the cluster: {exc.message}", has_sync=has_sync
+        )
+
+    stages: list[Stage] = []
+    promote_sha: str | None = None
+    promote_known = False  # whether promote_sha None means "not promoted yet"
+    if state is not None and not state.same_repo and state.source_repo:
+        promote, promote_sha = await _promote(ctx, env, state)
+        promote_known = promote.status is not Status.UNKNOWN
+        stages.append(promote)
+    synced: Synced | None = None
+    if state is not None:
+        sync, synced = await _sync(ctx, env, state, promote_sha, promote_known)
+        stages.append(sync)
+    stages.append(await _rollout(ctx, env, synced, state, workloads))
+    return stages
+
+
+async def _gitops_state(
+    ctx: EnvContext, cluster: ClusterClient, env: Environment
+) -> GitOpsState | None:
+    if env.argocd is not None:
+        app = await cluster.gitops_object(
+            "Application", env.argocd.namespace, env.argocd.application
+        )
+        return read_argocd(app, ctx.service.repo)
+    if env.flux is not None:
+        obj = await cluster.gitops_object(env.flux.kind, env.flux.namespace, env.flux.name)
+        source = await _flux_source(ctx, cluster, obj, env)
+        return read_flux(obj, source, ctx.service.repo)
+    return None
+
+
+async def _flux_source(
+    ctx: EnvContext, cluster: ClusterClient, obj: dict[str, Any], env: Environment
+) -> dict[str, Any] | None:
+    """The Flux object's source, or None when it is missing or cannot be read (then the
+    sync cannot be judged: it goes unknown, and a read failure is an ``errors`` entry)."""
+    namespace = env.flux.namespace if env.flux is not None else ""
+    spec = obj.get("spec") or {}
+    ref = (
+        spec.get("sourceRef")
+        or ((spec.get("chart") or {}).get("spec") or {}).get("sourceRef")
+        or spec.get("chartRef")
+    )
+    if not ref or ref.get("kind") not in (
+        "GitRepository",
+        "OCIRepository",
+        "HelmRepository",
+        "Bucket",
+        "HelmChart",
+    ):
+        return None
+    try:
+        return await cluster.gitops_object(
+            ref["kind"], ref.get("namespace") or namespace, ref["name"]
+        )
+    except NotFound:
+        return None
+    except KubernetesError as exc:
+        ctx.problem("kubernetes", exc.message, env.name)
+        return None
+
+
+@dataclass
+class ReadWorkload:
+    spec: Any
+    state: WorkloadState | None
+    error: str | None = None
+    problem: bool = False  # the error is a read failure (not a missing object)
+
+
+async def _workloads(cluster: ClusterClient, env: Environment) -> list[ReadWorkload]:
+    return list(await asyncio.gather(*(_workload(cluster, w) for w in env.workloads)))
+
+
+async def _workload(cluster: ClusterClient, w: Any) -> ReadWorkload:
+    """One workload with its ReplicaSets and Pods; a read failure makes only this item
+    unknown (the GitOps object of the environment may still be readable)."""
+    try:
+        obj = await cluster.workload(w.kind, w.namespace, w.name)
+        labels = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        selector = selector_string(labels) if labels else None
+        replicasets: list[dict[str, Any]] = []
+        pods: list[dict[str, Any]] = []
+        if selector:
+            if w.kind in ("Deployment", "Rollout"):
+                replicasets, pods = await asyncio.gather(
+                    cluster.replicasets(w.namespace, selector),
+                    cluster.pods(w.namespace, selector),
+                )
+            else:
+                pods = await cluster.pods(w.namespace, selector)
+    except NotFound as exc:
+        return ReadWorkload(w, None, exc.message)
+    except KubernetesError as exc:
+        return ReadWorkload(w, None, exc.message, problem=True)
+    return ReadWorkload(w, read_workload(obj, replicasets, pods))
+
+
+async def _promote(
+    ctx: EnvContext, env: Environment, state: GitOpsState
+) -> tuple[Stage, str | None]:
+    """The first config-repo commit after the merge that carries a tag containing the change."""
+    repo = str(state.source_repo)
+    change = ctx.change
+    since = format_time(change.merged_at) if change.merged_at else None
+    try:
+        commits = await ctx.github.commits(repo, since=since, path=state.source_path or None)
+    except GitHubError as exc:
+        ctx.problem("github", f"commits of {repo}: {exc.message}", env.name)
+        return Stage(
+            "promote", Status.UNKNOWN, f"could not read {repo}: {exc.message}", env.name
+        ), None
+    for commit in list(reversed(commits))[:MAX_PROMOTE_CANDIDATES]:
+        app_commit = await _named_commit(ctx, commit["message"], env.name)
+        if app_commit is None:
+            continue
+        if await ctx.contains(change.repo, app_commit, env.name):
+            detail = (
+                f"{repo}@{commit['sha'][:7]} promoted {ctx.service.tag_pattern.tag_for(app_commit)}"
+            )
+            return (
+                Stage(
+                    "promote",
+                    Status.SUCCEEDED,
+                    detail,
+                    env.name,
+                    finished_at=parse_time(commit.get("committed_at")),
+                    url=commit.get("html_url"),
+                ),
+                str(commit["sha"]),
+            )
+    tag = ctx.service.tag_pattern.tag_for(change.sha)
+    return Stage(
+        "promote", Status.PENDING, f"no commit to {repo} carries {tag} or a later tag yet", env.name
+    ), None
+
+
+async def _named_commit(ctx: EnvContext, message: str, env: str) -> str | None:
+    trailer = _TRAILER.search(message)
+    if trailer:
+        return await ctx.resolve_prefix(trailer.group(1).lower(), env)
+    for token in re.findall(r"[A-Za-z0-9_.:/@-]+", message):
+        prefix = ctx.service.tag_pattern.sha_prefix(token.rsplit(":", 1)[-1])
+        if prefix:
+            return await ctx.resolve_prefix(prefix, env)
+    return None
+
+
+@dataclass(frozen=True)
+class Synced:
+    """The revision the GitOps tool applied, for workloads whose image names no commit."""
+
+    label: str  # "9c1e2f0"
+    contains: bool | None
+
+
+Contains = Callable[[str | None], Awaitable[bool | None]]
+
+
+async def _sync(
+    ctx: EnvContext,
+    env: Environment,
+    state: GitOpsState,
+    promote_sha: str | None,
+    promote_known: bool,
+) -> tuple[Stage, Synced | None]:
+    check: Contains
+    if state.same_repo:
+        check = _in_app_repo(ctx, env)
+    else:
+        check = _descends(ctx, env, state, promote_sha, promote_known)
+    applied, attempted, desired = await asyncio.gather(
+        check(state.applied_commit), check(state.attempted_commit), check(state.desired_commit)
+    )
+    synced = Synced(state.applied_commit[:7], applied) if state.applied_commit else None
+    if not state.same_repo and applied is not True and state.images:
+        # Argo CD's summary.images answers for the applied state too.
+        image_contains = await _images_contain(ctx, env.name, list(state.images))
+        if image_contains is not None:
+            applied = image_contains
+    rolled_back_from = await _rolled_back_from(ctx, state, check) if applied is False else None
+    stage = sync_stage(
+        env.name,
+        state,
+        applied,
+        attempted,
+        desired,
+        short_sha=ctx.change.sha[:7],
+        rolled_back_from=rolled_back_from,
+    )
+    return _started_or_first_seen(ctx, stage), synced
+
+
+def _in_app_repo(ctx: EnvContext, env: Environment) -> Contains:
+    async def contains(commit: str | None) -> bool | None:
+        return await ctx.contains(ctx.service.repo, commit, env.name)
+
+    return contains
+
+
+def _descends(
+    ctx: EnvContext,
+    env: Environment,
+    state: GitOpsState,
+    promote_sha: str | None,
+    promote_known: bool,
+) -> Contains:
+    """With manifests in a config repo, a config commit contains the change when it descends
+    from the promote commit. When the promote commit could not be looked for (config repo
+    unreadable or not known), nothing is claimed: the answer is None, not False."""
+    repo = str(state.source_repo)
+
+    async def descends(commit: str | None) -> bool | None:
+        if commit is None or not promote_known:
+            return None
+        if promote_sha is None:
+            return False
+        if commit == promote_sha:
+            return True
+        try:
+            return await ctx.github.contains(repo, promote_sha, commit)
+        except GitHubError as exc:
+            ctx.problem("github", f"ancestry in {repo}: {exc.message}", env.name)
+            return None
+
+    return descends
+
+
+async def _rolled_back_from(ctx: EnvContext, state: GitOpsState, check: Contains) -> str | None:
+    """The newest earlier synced commit that contains the change, if the history has one.
+
+    Revisions deployed before the merge cannot contain it, so most look-ups are skipped."""
+    merged_at = ctx.change.merged_at
+    candidates = [
+        commit
+        for commit, at in reversed(state.history)
+        if commit != state.applied_commit and not (merged_at and at and at < merged_at)
+    ]
+    for commit in list(dict.fromkeys(candidates))[:MAX_HISTORY_CHECKS]:
+        if await check(commit):
+            return commit
+    return None
+
+
+async def _images_contain(ctx: EnvContext, env: str, images: list[str]) -> bool | None:
+    for image in images:
+        ref = parse_image(image)
+        if ref.tag is None or not _is_service_image(ctx, image):
+            continue
+        commit = await ctx.tag_commit(ref.tag, env)
+        if commit is not None:
+            return await ctx.contains(ctx.service.repo, commit, env)
+    return None
+
+
+async def _rollout(
+    ctx: EnvContext,
+    env: Environment,
+    synced: Synced | None,
+    state: GitOpsState | None,
+    workloads: list[ReadWorkload],
+) -> Stage:
+    pairs: list[tuple[Item, WorkloadState | None]] = []
+    notes: list[str] = []
+    for w in workloads:
+        label = f"{w.spec.kind} {w.spec.namespace}/{w.spec.name}"
+        if w.state is None:
+            pairs.append((Item(label, Status.UNKNOWN, w.error), None))
+            continue
+        contains, running, note = await _workload_contains(ctx, env.name, w.state, synced)
+        if note:
+            notes.append(note)
+        pairs.append((rollout_item(w.state, contains, running), w.state))
+    stage = rollout_stage(
+        env.name,
+        pairs,
+        app_health=state.health if state is not None else None,
+        note=notes[0] if notes else None,
+    )
+    return _started_or_first_seen(ctx, stage)
+
+
+async def _workload_contains(
+    ctx: EnvContext, env: str, ws: WorkloadState, synced: Synced | None
+) -> tuple[bool | None, str, str | None]:
+    """Which commit the workload rolls out, and whether it contains the change."""
+    for image in ws.images:
+        if not _is_service_image(ctx, image):
+            continue
+        ref = parse_image(image)
+        commit = await ctx.tag_commit(ref.tag, env) if ref.tag else None
+        if commit is not None:
+            return await ctx.contains(ctx.service.repo, commit, env), str(ref.tag), None
+        # No tag names a commit (e.g. "latest", or pinned by digest): the synced revision.
+        if ref.tag:
+            what, label = f"tag '{ref.tag}' names no commit", ref.tag
+        elif ref.digest:
+            what, label = f"pinned by digest {ref.digest[:19]}, names no commit", ref.digest[:19]
+        else:
+            what, label = f"image {ref.name} has no tag", ref.name
+        if synced is not None:
+            return (
+                synced.contains,
+                synced.label,
+                f"{what}; following the synced revision {synced.label}",
+            )
+        return None, label, f"{what} and no synced revision says which"
+    return (
+        None,
+        "an unknown version",
+        f"no container runs {ctx.service.image or 'the service image'}",
+    )
+
+
+def _is_service_image(ctx: EnvContext, image: str) -> bool:
+    # Without a configured image, every container is taken for the service's.
+    service_image = ctx.service.image
+    return not service_image or parse_image(service_image).same_repository(image)
+
+
+# A continuous stage in these states has begun; when the API gives no start time, the first
+# time shiptrace saw it in that state stands in (recorded for every state, for lead times).
+_STARTED = (Status.RUNNING, Status.SUCCEEDED, Status.DRIFTED, Status.FAILED)
+
+
+def _started_or_first_seen(ctx: EnvContext, stage: Stage) -> Stage:
+    assert stage.environment is not None
+    seen = ctx.first_seen(stage.environment, stage.id, stage.status)
+    if stage.started_at is None and stage.status in _STARTED:
+        return replace(stage, started_at=seen)
+    return stage

@@ -1,0 +1,174 @@
+"""The daily digest in Slack: posted once per channel per window, across restarts.
+
+The window runs from the previous digest of the channel (else 24 h) to the scheduled time.
+Before posting, the intent is recorded; after a crash, the channel's newest messages are
+searched for the digest's metadata (channel + window end) before posting it again. A run
+missed while the bot was down is posted late, marked so, within ``late_grace_hours``;
+an older one is skipped with a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from apscheduler.triggers.cron import CronTrigger
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import DigestConfig
+from bot.digest.gather import Built, DigestBuilder
+from bot.digest.store import Deliveries
+from bot.render.digest import DIGEST_EVENT, digest_message, digest_metadata
+from bot.scheduler import CronJob, digest_trigger, last_fire
+from bot.timefmt import Clock
+from handlers.posted import find_posted
+
+log = logging.getLogger(__name__)
+
+# A run this much after its time is still "on time" (the scheduler's own delay).
+ON_TIME = timedelta(minutes=5)
+
+
+class DigestJob:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        builder: DigestBuilder,
+        deliveries: Deliveries,
+        channels: list[str],
+        config: DigestConfig,
+        clock: Clock,
+    ) -> None:
+        self.client = client
+        self.builder = builder
+        self.deliveries = deliveries
+        self.channels = channels
+        self.config = config
+        self.clock = clock
+        self.trigger: CronTrigger = digest_trigger(config.at, config.timezone, config.days)
+        # The cron run and the catch-up must not post the same window side by side.
+        self._lock = asyncio.Lock()
+
+    def cron_jobs(self) -> list[CronJob]:
+        return [
+            CronJob(f"digest-{channel}", self._for(channel), self.trigger)
+            for channel in self.channels
+        ]
+
+    def _for(self, channel: str) -> Any:
+        async def run() -> None:
+            await self.run(channel)
+
+        return run
+
+    async def run(self, channel: str) -> None:
+        """The scheduled run: the digest for the latest scheduled time, unless already posted."""
+        async with self._lock:
+            now = self.clock()
+            end = last_fire(self.trigger, now)
+            if end is None:
+                return
+            await self.post(channel, end, late=now - end > ON_TIME)
+
+    async def catch_up(self) -> None:
+        """Finish digests left half-done and post a missed one, within the grace. Run at start
+        and every few minutes (a run missed while no replica led, a post Slack refused)."""
+        async with self._lock:
+            await self._catch_up()
+
+    async def _catch_up(self) -> None:
+        now = self.clock()
+        grace = timedelta(hours=self.config.late_grace_hours)
+        for channel, start, pending_end, late in self.deliveries.pending_digests():
+            newer = self.deliveries.last_digest_end(channel)
+            if now - pending_end > grace or (newer is not None and newer >= pending_end):
+                log.info("digest for %s due at %s is too late now; skipped", channel, pending_end)
+                self.deliveries.digest_skipped(channel, pending_end)
+                continue
+            late = late or now - pending_end > ON_TIME
+            await self._guarded(channel, self._post_window(channel, start, pending_end, late))
+        end = last_fire(self.trigger, now)
+        if end is None:
+            return
+        for channel in self.channels:
+            if self.deliveries.digest_state(channel, end) is not None:
+                continue
+            last = self.deliveries.last_digest_end(channel)
+            if last is not None and last >= end:
+                continue
+            if now - end > grace:
+                log.info(
+                    "digest for %s due at %s was missed while the bot was down; skipped "
+                    "(more than %s h late)",
+                    channel,
+                    end.isoformat(),
+                    self.config.late_grace_hours,
+                )
+                continue
+            await self._guarded(channel, self.post(channel, end, late=now - end > ON_TIME))
+
+    async def _guarded(self, channel: str, posting: Awaitable[None]) -> None:
+        """One channel's failure (e.g. the bot was removed) must not hold up the others."""
+        try:
+            await posting
+        except Exception:
+            log.warning(
+                "digest for %s failed; retrying at the next catch-up", channel, exc_info=True
+            )
+
+    async def post(self, channel: str, end: datetime, *, late: bool) -> None:
+        state = self.deliveries.digest_state(channel, end)
+        if state is not None and state[0] in ("posted", "skipped"):
+            return
+        start = self.deliveries.window_start(channel, end)
+        self.deliveries.digest_intent(channel, start, end, late)  # before posting
+        await self._post_window(channel, start, end, late)
+
+    async def _post_window(self, channel: str, start: datetime, end: datetime, late: bool) -> None:
+        found = await self._posted(channel, end)
+        if found is not None:
+            log.info("digest for %s (%s) was posted before a restart", channel, end.isoformat())
+            self.deliveries.digest_posted(channel, end, found, self.clock())
+            return
+        built = await self.builder.build(channel, start, end, late=late)
+        await self.send(channel, built, end, posted=self.record_posted)
+
+    def record_posted(self, channel: str, end: datetime, ts: str) -> None:
+        self.deliveries.digest_posted(channel, end, ts, self.clock())
+
+    async def send(
+        self,
+        channel: str,
+        built: Built,
+        end: datetime,
+        posted: Callable[[str, datetime, str], None] | None = None,
+    ) -> str:
+        """Post the digest (then ``posted`` records it at once), then its chart, best effort."""
+        message = digest_message(built.digest)
+        answer = await self.client.chat_postMessage(
+            channel=channel, metadata=digest_metadata(channel, end), **message.kwargs()
+        )
+        ts = str(answer["ts"])
+        if posted is not None:
+            posted(channel, end, ts)
+        if built.chart is not None:
+            try:
+                await self.client.files_upload_v2(
+                    channel=channel,
+                    thread_ts=ts,
+                    file=built.chart,
+                    filename=f"lead-times-{end:%Y-%m-%d}.png",
+                    title="Lead time per change",
+                    initial_comment="Lead time per change (merge → live in the last environment)",
+                )
+            except Exception:  # the digest itself is out; the chart is a bonus
+                log.warning("digest chart for %s not uploaded", channel, exc_info=True)
+        return ts
+
+    async def _posted(self, channel: str, end: datetime) -> str | None:
+        wanted = digest_metadata(channel, end)["event_payload"]
+        found = await find_posted(self.client, channel, DIGEST_EVENT, lambda p: p == wanted)
+        return found[0] if found else None
