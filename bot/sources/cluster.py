@@ -23,7 +23,7 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from bot.errors import KubernetesError
+from bot.errors import KubernetesError, KubernetesNotFound
 from bot.sources.network import network_reason
 
 TIMEOUT = (3.0, 10.0)  # connect, read seconds per request
@@ -56,7 +56,7 @@ LISTABLE: dict[str, tuple[str, str | None, str]] = {
 PAGE_SIZE = 500
 
 
-class NotFound(KubernetesError):
+class NotFound(KubernetesNotFound):
     """The object does not exist (the cluster itself answered)."""
 
 
