@@ -3,7 +3,9 @@
 Exit codes of ``where`` (DESIGN §4): 0 resolved (even when stages failed or a source was
 unreadable), 2 bad input or config, 3 the change does not exist, 4 GitHub unreachable or auth
 refused. ``drift``: 0 no drift, 1 drift found, 2 bad config, 4 no drift found but some
-environment could not be checked. Errors are one line on stderr, never a traceback.
+environment could not be checked. ``digest``: 0 built (what could not be read is said first),
+2 bad config or an unknown --channel, 4 GitHub could not be read at all (nothing is printed
+or posted). Errors are one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ from bot import __version__
 from bot.app import serve, slack_client
 from bot.config import ServiceMap, Settings, load_service_map, load_settings
 from bot.digest.gather import DigestBuilder
+from bot.digest.records import Digest
 from bot.digest.store import Deliveries
 from bot.drift.findings import Finding, Unchecked, finding_dict
 from bot.drift.scan import scan
 from bot.drift.store import Incidents
 from bot.engine import open_engine
-from bot.errors import BadInput, ConfigError, ShiptraceError
+from bot.errors import BadInput, ConfigError, GitHubUnavailable, ShiptraceError
 from bot.refs import USAGE, parse_ref
 from bot.render.digest import digest_text
 from bot.render.json import render_json
@@ -140,9 +143,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             services = load_service_map(args.config or settings.shiptrace_config)
             return asyncio.run(_drift(settings, services, args.json))
         if args.command == "digest":
-            services = load_service_map(args.config or settings.shiptrace_config)
+            config = args.config or settings.shiptrace_config
+            services = load_service_map(config)
             if args.post and not args.channel:
                 parser.error("digest --post needs --channel (the Slack channel id to post to)")
+            if args.channel is not None and args.channel not in services.slack.channels:
+                known = ", ".join(services.slack.channels) or "none"
+                raise ConfigError(
+                    f"--channel {args.channel}: no such channel under slack.channels in "
+                    f"{config} (configured: {known})"
+                )
             return asyncio.run(_digest(settings, services, args.channel, args.post))
         if args.command == "serve":
             services = load_service_map(args.config or settings.shiptrace_config)
@@ -211,12 +221,14 @@ async def _digest(settings: Settings, services: ServiceMap, channel: str | None,
         start = deliveries.window_start(channel, now)
         if not post:
             built = await builder.build(channel, start, now)
+            _check_built(built.digest)
             print(digest_text(built.digest))
             return 0
         assert channel is not None
         client = slack_client(settings)  # a missing or malformed token fails before any work
         job = DigestJob(client, builder, deliveries, [channel], services.slack.digest, utcnow)
         built = await builder.build(channel, start, now)
+        _check_built(built.digest)
         deliveries.digest_intent(channel, start, now, late=False)  # before posting, as serve does
         try:
             ts = await job.send(channel, built, now, posted=job.record_posted)
@@ -227,6 +239,13 @@ async def _digest(settings: Settings, services: ServiceMap, channel: str | None,
             ) from None
         print(f"shiptrace: digest posted in {channel} (ts {ts})", file=sys.stderr)
         return 0
+
+
+def _check_built(digest: Digest) -> None:
+    """With GitHub unreadable there is no digest, only a guess: exit 4, as ``where`` does."""
+    why = digest.unreadable
+    if why is not None:
+        raise GitHubUnavailable(f"no digest: GitHub could not be read ({why})")
 
 
 def finding_line(f: Finding) -> str:

@@ -14,12 +14,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from apscheduler.triggers.cron import CronTrigger
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -299,6 +303,92 @@ class Settings(BaseSettings):
     shiptrace_lease_seconds: int = Field(default=15, ge=6)
     pod_name: str | None = None  # this replica's identity in the Lease (downward API)
     pod_namespace: str | None = None
+    # The GitHub App's private key, PEM text (read from the file GITHUB_APP_PRIVATE_KEY names).
+    _github_app_key: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _github_app(self) -> Settings:
+        """All three App variables or none, and a key that signs: checked before any work,
+        because GitHub would only say so on the first look-up (or never, read anonymously)."""
+        values = {
+            "GITHUB_APP_ID": self.github_app_id,
+            "GITHUB_APP_PRIVATE_KEY": self.github_app_private_key,
+            "GITHUB_APP_INSTALLATION_ID": self.github_app_installation_id,
+        }
+        missing = [name for name, value in values.items() if value is None]
+        if len(missing) == len(values):
+            return self
+        if missing:
+            given = [name for name in values if name not in missing]
+            verb = "is" if len(given) == 1 else "are"
+            raise ValueError(
+                f"{_and(given)} {verb} set but not {_and(missing)}: a GitHub App needs all "
+                "three (see README 'Configuration'); set them, or unset "
+                f"{_and(given)} to use GITHUB_TOKEN"
+            )
+        assert self.github_app_private_key is not None
+        self._github_app_key = read_app_key(self.github_app_private_key.get_secret_value())
+        return self
+
+    @property
+    def github_app_key(self) -> str | None:
+        """The App's private key as PEM text, when a GitHub App is configured."""
+        return self._github_app_key
+
+
+_KEY_HINT = (
+    "set it to the private key GitHub generated for the App: the .pem file's path, or its text"
+)
+
+
+def read_app_key(value: str) -> str:
+    """The GitHub App's private key from GITHUB_APP_PRIVATE_KEY: the PEM text itself (newlines
+    may be written as \\n, as in a one-line .env entry), or the path of the .pem file. Every
+    problem is a ValueError naming the variable; the key itself is never quoted."""
+    text = value.strip()
+    if "-----BEGIN" in text:
+        what = "the value"
+        if "\n" not in text and "\\n" in text:
+            text = text.replace("\\n", "\n")
+    else:
+        if len(text) > 200 or "\n" in text:  # a key pasted without its header: never echoed
+            raise ValueError(
+                "GITHUB_APP_PRIVATE_KEY: the value is neither PEM text (-----BEGIN …) nor the "
+                f"path of a file; {_KEY_HINT}"
+            )
+        path = Path(text).expanduser()
+        what = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ValueError(f"GITHUB_APP_PRIVATE_KEY: no file {what}; {_KEY_HINT}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not a text file"
+            raise ValueError(
+                f"GITHUB_APP_PRIVATE_KEY: cannot read {what} ({reason}); {_KEY_HINT}"
+            ) from None
+    try:
+        key = load_pem_private_key(text.encode(), password=None)
+    except TypeError:  # a passphrase is needed
+        raise ValueError(
+            f"GITHUB_APP_PRIVATE_KEY: {what} is an encrypted key; GitHub generates App keys "
+            f"without a passphrase: {_KEY_HINT}"
+        ) from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise ValueError(
+            f"GITHUB_APP_PRIVATE_KEY: {what} is not a PEM private key "
+            f"(-----BEGIN RSA PRIVATE KEY----- …); {_KEY_HINT}"
+        ) from None
+    if not isinstance(key, RSAPrivateKey):
+        raise ValueError(
+            f"GITHUB_APP_PRIVATE_KEY: {what} is not an RSA key (GitHub signs App tokens with "
+            f"RS256); {_KEY_HINT}"
+        )
+    return text
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def load_settings() -> Settings:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from bot.config import ServiceMap, Settings
 from bot.sources.cluster import Clusters
@@ -32,24 +31,13 @@ def github_options(settings: Settings) -> GitHubOptions:
         api_url=settings.github_api_url,
         token=settings.github_token.get_secret_value() if settings.github_token else None,
         app_id=settings.github_app_id,
-        app_private_key=(
-            _read_key(settings.github_app_private_key.get_secret_value())
-            if settings.github_app_private_key
-            else None
-        ),
+        app_private_key=settings.github_app_key,  # read and checked with the settings
         app_installation_id=settings.github_app_installation_id,
         timeout=settings.shiptrace_github_timeout,
         retries=settings.shiptrace_github_retries,
         rate_limit_wait=settings.shiptrace_rate_limit_wait,
         concurrency=settings.shiptrace_concurrency,
     )
-
-
-def _read_key(value: str) -> str:
-    # Accept the PEM itself or a path to it (a mounted secret file).
-    if "-----BEGIN" in value:
-        return value
-    return Path(value).read_text(encoding="utf-8")
 
 
 @asynccontextmanager

@@ -158,6 +158,13 @@ def m005_delivery(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m006_digest_unbuilt(db: sqlite_utils.Database) -> None:
+    # Why a digest could not be built (GitHub unreadable): retried within the grace, then a
+    # short note says so. States gain note (about to post it) and noted (posted).
+    db.table("digests").add_column("unbuilt", str)
+
+
 @dataclass(frozen=True)
 class CachedResponse:
     etag: str | None

@@ -7,7 +7,13 @@ Definitions:
   days = (end - start) in seconds / 86400 (a 25 h window is 25/24 days).
 - Deployment frequency, per environment: the deployments (a version first seen running in an
   environment) whose time is in the window; per day = that count / days. Environments with no
-  deployment in the window are not listed.
+  deployment in the window are not listed. The drift scan's records are the deployments of an
+  environment from its first look there (`watched`) on; before that, and in an environment it
+  does not record, a change the traces show going live at `t` is a deployment there at `t`
+  (the changes live there at the same `t` are one deployment).
+- Watched since: the latest first look among the environments the scan records; None while
+  one of them has not been looked at (or there are none). A figure that only the scan can
+  measure (no deployment, no incident) is known only for a window starting after it.
 - Lead time for changes: for each change first seen live in its service's last environment
   (in promotion order) within the window, that time minus its merge time. A change live only
   in an earlier environment (e.g. staging) has no lead time yet. Median: the middle value, the
@@ -96,6 +102,14 @@ class Figures:
     time_to_restore_median: timedelta | None
     restored: int
     open_incidents: int
+    # Since when the drift scan has watched all these environments; None: not all of them yet.
+    watched_since: datetime | None
+
+    @property
+    def scan_covers(self) -> bool:
+        """Whether the drift scan watched the whole window: "no deployments" and "no incident"
+        are then facts, not blanks."""
+        return self.watched_since is not None and _utc(self.watched_since) <= _utc(self.start)
 
 
 def trailing(end: datetime, days: int = 30) -> datetime:
@@ -111,7 +125,11 @@ def figures(
     start: datetime,
     end: datetime,
     failure_window: timedelta,
+    *,
+    watched: Mapping[Key, datetime | None],
 ) -> Figures:
+    """``watched``: for each environment the drift scan records (service, environment), when
+    it first looked there (None: not yet)."""
     lo, hi = _utc(start), _utc(end)
     if hi <= lo:
         raise ValueError("the window must end after it starts")
@@ -120,7 +138,8 @@ def figures(
     def inside(when: datetime) -> bool:
         return lo <= _utc(when) < hi
 
-    deployed = [d for d in deployments if inside(d.at)]
+    every = [*deployments, *_traced_deployments(changes, watched)]
+    deployed = [d for d in every if inside(d.at)]
     counts = Counter(d.environment for d in deployed)
     per_env = {env: counts[env] for env in sorted(counts)}
 
@@ -164,7 +183,28 @@ def figures(
         time_to_restore_median=median(restores),
         restored=len(restores),
         open_incidents=still_open,
+        watched_since=_watched_since(watched),
     )
+
+
+def _traced_deployments(
+    changes: Sequence[ChangeRecord], watched: Mapping[Key, datetime | None]
+) -> list[DeploymentRecord]:
+    """Where the scan was not watching yet: each time changes went live, one deployment."""
+    seen: set[tuple[str, str, datetime]] = set()
+    for c in changes:
+        for env, when in c.live_at.items():
+            first = watched.get((c.service, env))
+            if first is None or _utc(when) < _utc(first):
+                seen.add((c.service, env, _utc(when)))
+    return [DeploymentRecord(s, e, "seen in a trace", at) for s, e, at in sorted(seen)]
+
+
+def _watched_since(watched: Mapping[Key, datetime | None]) -> datetime | None:
+    firsts = list(watched.values())
+    if not firsts or any(f is None for f in firsts):
+        return None
+    return max(_utc(f) for f in firsts if f is not None)
 
 
 def median(values: Sequence[timedelta]) -> timedelta | None:

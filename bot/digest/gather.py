@@ -86,8 +86,7 @@ class DigestBuilder:
         per_service = await asyncio.gather(
             *(self._service(s, start, end, errors) for s in services)
         )
-        names = {s.name for s in services}
-        window, trail = self._figures(names, start, end)
+        window, trail = self._figures(services, start, end)
         digest = Digest(
             channel=channel or "",
             start=start,
@@ -109,25 +108,28 @@ class DigestBuilder:
     async def _service(
         self, service: Service, start: datetime, end: datetime, errors: list[str]
     ) -> ServiceDigest:
+        unread: str | None = None
         try:
             pulls = await self.github.merged_pulls(service.repo, start, end)
         except ShiptraceError as exc:
             errors.append(f"github: merged PRs of {service.repo}: {exc.message}")
-            pulls = []
+            unread, pulls = exc.message, []
         traced = await asyncio.gather(*(self._trace(service, p, errors) for p in pulls))
         shipped: list[ShippedChange] = []
         seen: set[str] = set()
         stuck: list[StuckChange] = []
         for pull, trace in zip(pulls, traced, strict=True):
-            if trace is None:
-                continue
             ref = f"{service.repo}#{pull['number']}"
             seen.add(ref.lower())
+            if trace is None:  # merged, but where it is is unknown: listed as such
+                shipped.append(_untraced(ref, pull))
+                continue
             shipped.append(_shipped(ref, pull, trace, service))
             stuck_change = self._stuck(ref, pull, trace, service, end)
             if stuck_change is not None:
                 stuck.append(stuck_change)
-        stuck.extend(await self._older_stuck(service, start, end, seen, errors))
+        if unread is None:  # GitHub did not answer: asking again per older change would not help
+            stuck.extend(await self._older_stuck(service, start, end, seen, errors))
         incidents = tuple(
             IncidentLine(
                 key=i.key,
@@ -139,7 +141,9 @@ class DigestBuilder:
             for i in self.incidents.in_window(start, end)
             if i.service == service.name
         )
-        return ServiceDigest(service.name, service.repo, tuple(shipped), tuple(stuck), incidents)
+        return ServiceDigest(
+            service.name, service.repo, tuple(shipped), tuple(stuck), incidents, unread
+        )
 
     async def _trace(
         self, service: Service, pull: Mapping[str, object], errors: list[str]
@@ -153,6 +157,11 @@ class DigestBuilder:
             except ShiptraceError as exc:
                 errors.append(f"{ref}: {exc.message}")
                 return None
+        for problem in trace.errors:  # a cluster or a CI look-up that failed, said once
+            where = f" ({problem.environment})" if problem.environment else ""
+            line = f"{problem.source}{where}: {problem.message}"
+            if line not in errors:
+                errors.append(line)
         self._remember(service, ref, pull, trace)
         return trace
 
@@ -240,7 +249,10 @@ class DigestBuilder:
         return out
 
     # -- figures ---------------------------------------------------------------------------
-    def _figures(self, names: set[str], start: datetime, end: datetime) -> tuple[Figures, Figures]:
+    def _figures(
+        self, services: Sequence[Service], start: datetime, end: datetime
+    ) -> tuple[Figures, Figures]:
+        names = {s.name for s in services}
         trail_start = trailing(end)
         since = min(start, trail_start)
         repos = {s.repo.lower(): s.name for s in self.services.services if s.name in names}
@@ -250,10 +262,19 @@ class DigestBuilder:
         deployments = [d for d in self.deliveries.deployments(since) if d.service in names]
         failures = self.deliveries.failures(since, repos)
         incidents = [i for i in self.deliveries.incidents(since) if i.service in names]
+        # The scan records the environments with workloads (bot.drift.scan): since when it looked.
+        looks = self.deliveries.first_looks()
+        watched = {
+            (s.name, e.name): looks.get((s.name, e.name))
+            for s in services
+            for e in s.environments
+            if e.workloads
+        }
         window = timedelta(hours=self.config.failure_window_hours)
+        records = (changes, deployments, failures, incidents)
         return (
-            figures(changes, deployments, failures, incidents, start, end, window),
-            figures(changes, deployments, failures, incidents, trail_start, end, window),
+            figures(*records, start, end, window, watched=watched),
+            figures(*records, trail_start, end, window, watched=watched),
         )
 
 
@@ -274,6 +295,21 @@ def _shipped(ref: str, pull: Mapping[str, object], trace: Trace, service: Servic
         merged_at=merged,
         badges=tuple(badges),
         where=trace.where,
+    )
+
+
+def _untraced(ref: str, pull: Mapping[str, object]) -> ShippedChange:
+    merged = parse_time(str(pull.get("merged_at") or ""))
+    assert merged is not None  # merged_pulls lists merged PRs only
+    user = pull.get("user")
+    return ShippedChange(
+        ref=ref,
+        title=str(pull.get("title") or ""),
+        url=str(pull["html_url"]) if pull.get("html_url") else None,
+        author=str(user.get("login")) if isinstance(user, dict) else None,
+        merged_at=merged,
+        badges=(),
+        where="could not be traced",
     )
 
 

@@ -27,7 +27,7 @@ class ShippedChange:
     url: str | None
     author: str | None
     merged_at: datetime
-    badges: tuple[Badge, ...]  # CI first, then each environment in promotion order
+    badges: tuple[Badge, ...]  # CI first, then each environment in order; () if not traced
     where: str  # the trace's one-line summary
 
 
@@ -62,6 +62,7 @@ class ServiceDigest:
     shipped: tuple[ShippedChange, ...]
     stuck: tuple[StuckChange, ...]
     incidents: tuple[IncidentLine, ...]  # opened or resolved in the window
+    unread: str | None = None  # why its merged PRs could not be listed: its lists say nothing
 
 
 @dataclass(frozen=True)
@@ -77,5 +78,21 @@ class Digest:
 
     @property
     def quiet(self) -> bool:
-        """Nothing shipped, nothing stuck, no drift: the digest is one line."""
-        return not any(s.shipped or s.stuck or s.incidents for s in self.services)
+        """Nothing shipped, nothing stuck, no drift, and every source read: the digest is one
+        line. A day the bot could not see is never quiet."""
+        return not self.errors and not any(
+            s.shipped or s.stuck or s.incidents or s.unread for s in self.services
+        )
+
+    @property
+    def unread(self) -> bool:
+        """Some service's merged PRs could not be listed: what came from GitHub is partial."""
+        return any(s.unread for s in self.services)
+
+    @property
+    def unreadable(self) -> str | None:
+        """Why GitHub could not be read at all (no service's PRs could be listed), else None:
+        then there is no digest to give, only that reason."""
+        if self.services and all(s.unread for s in self.services):
+            return self.services[0].unread
+        return None

@@ -8,12 +8,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.digest.dora import ChangeRecord, DeploymentRecord, FailureRecord, IncidentRecord
 from bot.store import Store, db_time, from_db_time
 
 FIRST_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class PendingDigest:
+    """A digest whose intent (or whose note's intent) was recorded but not its post."""
+
+    channel: str
+    start: datetime
+    end: datetime
+    late: bool
+    unbuilt: str | None  # why the last attempt could not build it
 
 
 class Deliveries:
@@ -47,6 +59,15 @@ class Deliveries:
                 if row is not None:
                     deployed.append(key)
         return deployed
+
+    def first_looks(self) -> dict[tuple[str, str], datetime]:
+        """When the drift scan first looked at each (service, environment) it records."""
+        with self.store.guard():
+            rows = self.db.execute(
+                "select service, environment, min(seen_at) from deployments "
+                "group by service, environment"
+            ).fetchall()
+        return {(r[0], r[1]): from_db_time(r[2]) for r in rows}
 
     def deployments(self, since: datetime) -> list[DeploymentRecord]:
         with self.store.guard():
@@ -187,17 +208,52 @@ class Deliveries:
             )
 
     def digest_skipped(self, channel: str, end: datetime) -> None:
+        self._set_state(channel, end, "skipped")
+
+    def digest_unbuilt(self, channel: str, end: datetime, why: str) -> None:
+        """The digest could not be built this time (it stays pending, to be retried)."""
         with self.store.guard():
             self.db.execute(
-                "update digests set state = 'skipped' where channel = ? and window_end = ?",
-                [channel, db_time(end)],
+                "update digests set unbuilt = ? where channel = ? and window_end = ?",
+                [why, channel, db_time(end)],
             )
 
-    def pending_digests(self) -> list[tuple[str, datetime, datetime, bool]]:
-        """Digests whose intent was recorded but not their post: (channel, start, end, late)."""
+    def note_intent(self, channel: str, end: datetime) -> None:
+        """About to post the "could not be built" note instead of the digest."""
+        self._set_state(channel, end, "note")
+
+    def note_posted(self, channel: str, end: datetime, ts: str | None, now: datetime) -> None:
+        # Not 'posted': the next digest still starts where the last real one ended.
+        with self.store.guard():
+            self.db.execute(
+                "update digests set state = 'noted', ts = ?, posted_at = ? "
+                "where channel = ? and window_end = ?",
+                [ts, db_time(now), channel, db_time(end)],
+            )
+
+    def pending_digests(self) -> list[PendingDigest]:
+        """Digests whose intent was recorded but not their post, oldest first."""
+        return self._pending("intent")
+
+    def pending_notes(self) -> list[PendingDigest]:
+        """ "Could not be built" notes whose intent was recorded but not their post."""
+        return self._pending("note")
+
+    def _pending(self, state: str) -> list[PendingDigest]:
         with self.store.guard():
             rows = self.db.execute(
-                "select channel, window_start, window_end, late from digests "
-                "where state = 'intent' order by window_end"
+                "select channel, window_start, window_end, late, unbuilt from digests "
+                "where state = ? order by window_end",
+                [state],
             ).fetchall()
-        return [(r[0], from_db_time(r[1]), from_db_time(r[2]), bool(r[3])) for r in rows]
+        return [
+            PendingDigest(r[0], from_db_time(r[1]), from_db_time(r[2]), bool(r[3]), r[4])
+            for r in rows
+        ]
+
+    def _set_state(self, channel: str, end: datetime, state: str) -> None:
+        with self.store.guard():
+            self.db.execute(
+                "update digests set state = ? where channel = ? and window_end = ?",
+                [state, channel, db_time(end)],
+            )

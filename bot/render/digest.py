@@ -12,14 +12,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.digest.dora import Figures
-from bot.digest.records import Digest, IncidentLine, ServiceDigest, ShippedChange, StuckChange
+from bot.digest.records import (
+    Digest,
+    IncidentLine,
+    ServiceDigest,
+    ShippedChange,
+    StuckChange,
+)
 from bot.drift.incidents import duration_words
+from bot.model import Status
 from bot.render.blocks import EMOJI, MAX_BLOCKS, MAX_TEXT, Message
 from bot.render.mrkdwn import MAX_NAME, clip, context, date_token, link, plain, section
 from bot.render.text import SYMBOLS
 from bot.timefmt import format_time
 
 DIGEST_EVENT = "shiptrace_digest"
+NOTE_EVENT = "shiptrace_digest_note"  # "the digest could not be built", posted instead
 MAX_LINES = 10  # per list (merged, stuck, drift) in one service's section
 MAX_BADGES = 6
 MAX_ENVS = 10  # environments listed under deployment frequency
@@ -36,31 +44,50 @@ def digest_metadata(channel: str, end: datetime) -> dict[str, Any]:
     }
 
 
+def note_metadata(channel: str, end: datetime) -> dict[str, Any]:
+    """Names the window of a "could not be built" note, so it is posted once."""
+    return {
+        "event_type": NOTE_EVENT,
+        "event_payload": {"channel": channel, "window_end": format_time(end)},
+    }
+
+
+def note_message(start: datetime, end: datetime, why: str) -> Message:
+    """Posted instead of a digest that could not be built within the grace: says why, and
+    claims nothing about the window."""
+    line = (
+        f":warning: The delivery digest for {_when(start)} → {_when(end)} could not be built: "
+        f"{clip(why, 2500)}. The next digest covers this window too."
+    )
+    return Message(
+        f"Delivery digest could not be built: {clip(why, 200)}",
+        [section("digest_unbuilt", line)],
+    )
+
+
 def digest_message(d: Digest) -> Message:
     title = "Delivery digest (late)" if d.late else "Delivery digest"
     blocks: list[dict[str, Any]] = [
         {"type": "header", "block_id": "digest_header", "text": plain(title)}
     ]
-    errors = (
-        [context("digest_errors", "Could not read: " + clip("; ".join(d.errors), 2900))]
-        if d.errors
-        else []
-    )
+    # What could not be read comes first: everything below is read in its light.
+    if d.errors:
+        blocks.append(
+            context("digest_errors", "Could not read: " + clip("; ".join(d.errors), 2900))
+        )
     if d.quiet:
-        line = f":zzz: Nothing shipped since {_when(d.start)}: nothing stuck, no drift."
-        blocks.append(section("digest_quiet", line))
-        blocks.append(context("digest_dora", f"*Last 30 days:* {_compact(d.trailing)}"))
-        return Message(_fallback(d), blocks + errors)
+        blocks.append(section("digest_quiet", _quiet_line(d, _when(d.start), ":zzz: ")))
+        blocks.append(context("digest_dora", f"*Last 30 days:* {_compact(d.trailing, d)}"))
+        return Message(_fallback(d), blocks)
     blocks.append(context("digest_window", f"Window: {_when(d.start)} → {_when(d.end)}"))
     tail: list[dict[str, Any]] = []
-    idle = [clip(s.service, 50) for s in d.services if not _active(s)]
+    idle = [clip(s.service, 50) for s in d.services if _idle(s)]
     if idle:
         tail.append(
             context("digest_idle", "Nothing shipped: " + _fit(idle, 2900, "services", ", "))
         )
-    tail.append(_figures_block("digest_dora_window", "This window", d.window))
-    tail.append(_figures_block("digest_dora_trailing", "Last 30 days", d.trailing))
-    tail += errors
+    tail.append(_figures_block("digest_dora_window", "This window", d.window, d))
+    tail.append(_figures_block("digest_dora_trailing", "Last 30 days", d.trailing, d))
     active = [s for s in d.services if _active(s)]
     room = MAX_BLOCKS - len(blocks) - len(tail)
     full = active if len(active) <= room else active[: room - 1]
@@ -73,9 +100,11 @@ def digest_message(d: Digest) -> Message:
 
 def digest_text(d: Digest) -> str:
     lines = ["Delivery digest (late)" if d.late else "Delivery digest"]
+    if d.errors:
+        lines += ["Could not read: " + "; ".join(d.errors), ""]
     if d.quiet:
-        lines.append(f"Nothing shipped since {_utc(d.start)}: nothing stuck, no drift.")
-        lines.append(f"Last 30 days: {_compact(d.trailing, mrkdwn=False)}")
+        lines.append(_quiet_line(d, _utc(d.start)))
+        lines.append(f"Last 30 days: {_compact(d.trailing, d, mrkdwn=False)}")
     else:
         lines += [f"{_utc(d.start)} – {_utc(d.end)}", ""]
         for s in (s for s in d.services if _active(s)):
@@ -83,15 +112,22 @@ def digest_text(d: Digest) -> str:
             lines += [f"  merged  {_shipped_plain(c)}" for c in s.shipped]
             lines += [f"  stuck   {_stuck_plain(c)}" for c in s.stuck]
             lines += [f"  drift   {_incident_plain(i)}" for i in s.incidents]
-        idle = [s.service for s in d.services if not _active(s)]
+        idle = [s.service for s in d.services if _idle(s)]
         if idle:
             lines.append("Nothing shipped: " + ", ".join(idle))
         for name, f in (("This window", d.window), ("Last 30 days", d.trailing)):
             lines += ["", f"DORA, {name.lower()}:"]
-            lines += [f"  {label}: {', '.join(values)}" for label, values in _figures(f)]
-    if d.errors:
-        lines += ["", "Could not read: " + "; ".join(d.errors)]
+            lines += [f"  {label}: {', '.join(values)}" for label, values in _figures(f, d)]
     return "\n".join(lines)
+
+
+def _quiet_line(d: Digest, since: str, emoji: str = "") -> str:
+    """Nothing shipped and nothing stuck (GitHub was read); "no drift" only when the drift
+    scan watched the whole window."""
+    gap = _scan_gap(d.window)
+    if gap is None:
+        return f"{emoji}Nothing shipped since {since}: nothing stuck, no drift."
+    return f"{emoji}Nothing shipped since {since}, nothing stuck; drift not measured yet: {gap}."
 
 
 # --- per service ----------------------------------------------------------------------------
@@ -99,6 +135,11 @@ def digest_text(d: Digest) -> str:
 
 def _active(s: ServiceDigest) -> bool:
     return bool(s.shipped or s.stuck or s.incidents)
+
+
+def _idle(s: ServiceDigest) -> bool:
+    """Nothing to say, and known to be so (its PRs were read)."""
+    return not _active(s) and s.unread is None
 
 
 def _service_text(s: ServiceDigest) -> str:
@@ -132,6 +173,8 @@ def _shares(wants: Sequence[int], room: int) -> list[int]:
 
 
 def _shipped_line(c: ShippedChange) -> str:
+    if not c.badges:  # not traced: where it is is not known
+        return f"• {_ref(c.ref, c.url)} {_title(c.title)} — {EMOJI[Status.UNKNOWN]} {c.where}"
     badges = "  ".join(f"{EMOJI[b.status]} {clip(b.label, LABEL)}" for b in c.badges[:MAX_BADGES])
     more = f"  +{len(c.badges) - MAX_BADGES}" if len(c.badges) > MAX_BADGES else ""
     return f"• {_ref(c.ref, c.url)} {_title(c.title)} — {badges}{more}"
@@ -178,6 +221,7 @@ def _title(title: str) -> str:
 
 def _shipped_plain(c: ShippedChange) -> str:
     badges = "  ".join(f"{SYMBOLS[b.status]} {b.label}" for b in c.badges)
+    badges = badges or f"{SYMBOLS[Status.UNKNOWN]} {c.where}"
     return f"{c.ref}  {c.title} — {badges}" + (f"  {c.url}" if c.url else "")
 
 
@@ -196,50 +240,65 @@ def _incident_plain(i: IncidentLine) -> str:
 # --- DORA -------------------------------------------------------------------------------------
 
 
-def _figures(f: Figures) -> list[tuple[str, list[str]]]:
-    """The four figures as (name, value lines), plain text."""
+def _figures(f: Figures, d: Digest) -> list[tuple[str, list[str]]]:
+    """The four figures as (name, value lines), plain text. An empty figure is a fact ("no
+    deployments") only when its source saw the whole window; else "not measured yet" and why."""
+    gap = _scan_gap(f)
+    unmeasured = f"not measured yet: {gap}"
     envs = [
         f"{env[:50]} {n} ({_per_day(f.deploys_per_day.get(env, 0.0))}/day)"
         for env, n in list(f.deployments.items())[:MAX_ENVS]
     ]
     if len(f.deployments) > MAX_ENVS:
         envs.append(f"+{len(f.deployments) - MAX_ENVS} more")
-    lead = ["no change went live"]
+    if envs and gap:
+        envs.append(f"partial: {gap}")
+    lead = ["not measured yet: GitHub could not be read" if d.unread else "no change went live"]
     if f.lead_time_median is not None and f.lead_time_p90 is not None:
         median, p90 = duration_words(f.lead_time_median), duration_words(f.lead_time_p90)
         lead = [f"median {median}, p90 {p90} over {_n(len(f.lead_times), 'change')}"]
     cfr = (
         [f"{f.change_failure_rate:.0%} ({f.failed_deployments}/{f.total_deployments})"]
         if f.change_failure_rate is not None
-        else ["no deployments"]
+        else [unmeasured if gap else "no deployments"]
     )
     ttr = (
         [f"median {duration_words(f.time_to_restore_median)} over {_n(f.restored, 'incident')}"]
         if f.time_to_restore_median is not None
-        else ["no incident resolved"]
+        else [unmeasured if gap else "no incident resolved"]
     )
     if f.open_incidents:
         ttr.append(f"{f.open_incidents} still open")
     return [
-        ("Deployment frequency", envs or ["no deployments"]),
+        ("Deployment frequency", envs or [unmeasured if gap else "no deployments"]),
         ("Lead time", lead),
         ("Change failure rate", cfr),
         ("Time to restore", ttr),
     ]
 
 
-def _figures_block(block_id: str, title: str, f: Figures) -> dict[str, Any]:
+def _scan_gap(f: Figures) -> str | None:
+    """Why the drift scan's figures do not cover the window (None: they do). Deployments and
+    incidents are what its scans record; without them "none" would be a guess."""
+    if f.scan_covers:
+        return None
+    if f.watched_since is None:
+        return "the drift scan (shiptrace serve) has not watched these environments"
+    return f"the drift scan has watched only since {_utc(f.watched_since)}"
+
+
+def _figures_block(block_id: str, title: str, f: Figures, d: Digest) -> dict[str, Any]:
     block = section(block_id, f"*{title}*")
     block["fields"] = [
         {"type": "mrkdwn", "text": f"*{name}*\n" + "\n".join(clip(v, 100) for v in values)}
-        for name, values in _figures(f)
+        for name, values in _figures(f, d)
     ]
     return block
 
 
-def _compact(f: Figures, *, mrkdwn: bool = True) -> str:
+def _compact(f: Figures, d: Digest, *, mrkdwn: bool = True) -> str:
     """The four figures on one line."""
-    parts = (f"{name}: {', '.join(values)}" for name, values in _figures(f))
+    parts = (f"{name}: {', '.join(values)}" for name, values in _figures(f, d))
     return " · ".join(clip(p, 1000) if mrkdwn else p for p in parts)
 
 
@@ -277,7 +336,9 @@ def _fallback(d: Digest) -> str:
     shipped = sum(len(s.shipped) for s in d.services)
     stuck = sum(len(s.stuck) for s in d.services)
     drift = sum(len(s.incidents) for s in d.services)
-    parts = [f"{_n(shipped, 'change')} shipped" if shipped else "nothing shipped"]
+    parts = ["some sources could not be read"] if d.errors else []  # said first, as above
+    if shipped or not d.unread:
+        parts += [f"{_n(shipped, 'change')} shipped" if shipped else "nothing shipped"]
     parts += [f"{stuck} stuck"] if stuck else []
     parts += [_n(drift, "drift incident")] if drift else []
     return f"Delivery digest{' (late)' if d.late else ''}: {', '.join(parts)}"

@@ -12,6 +12,10 @@ Enterprise host (``https://acme.ghe.com``) whose links are not on the API's host
 Faithful details that clients depend on: ``Link`` pagination, strong ETags and 304 for
 ``If-None-Match`` (a 304 costs no rate limit, as on GitHub), the ``x-ratelimit-*`` headers and
 GitHub's error bodies and status codes (422 "No commit found for SHA" for unknown commits).
+
+A GitHub App (``add_app``) can exchange a JWT signed with its key (RS256, ``iss`` = the App's
+id) for an installation token at ``POST /app/installations/{id}/access_tokens``, as on GitHub;
+that token is then accepted like ``token``.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+import jwt
 from aiohttp import web
 
 from bot.sandbox import github_bodies as b
@@ -104,6 +109,14 @@ class _Fault:
 
 
 @dataclass
+class _App:
+    app_id: str
+    public_key: str  # PEM
+    installation_id: int
+    token: str  # the installation token it is given
+
+
+@dataclass
 class _Reply:
     status: int
     body: Any
@@ -152,6 +165,7 @@ class GitHubEmulator:
         self.validation_errors: list[str] = []
         self._repos: dict[str, Repo] = {}
         self._faults: list[_Fault] = []
+        self._apps: list[_App] = []
         self._suites: dict[tuple[int, str, str], int] = {}
         self._lock = threading.RLock()
         self._ids = itertools.count(2_000_001)
@@ -217,6 +231,17 @@ class GitHubEmulator:
             )
             self._repos[full_name.lower()] = repo
             return repo
+
+    def add_app(
+        self,
+        app_id: str,
+        public_key: str,
+        installation_id: int,
+        token: str = "ghs_installation",
+    ) -> None:
+        """A GitHub App (its public key, PEM) installed once, as ``installation_id``."""
+        with self._lock:
+            self._apps.append(_App(str(app_id), public_key, installation_id, token))
 
     def repo(self, full_name: str) -> Repo:
         try:
@@ -582,6 +607,8 @@ class GitHubEmulator:
             if fault.kind == "rate_limit":
                 return self._rate_limited(fault.reset_in)
             return _Reply(fault.status, b.error(fault.status, _REASONS.get(fault.status, "Error")))
+        if request.method == "POST" and (m := _ACCESS_TOKENS.fullmatch(path)):
+            return self._access_token(request.headers.get("Authorization", ""), int(m[1]))
         if not self._authorized(request.headers.get("Authorization", "")):
             return _Reply(401, b.error(401, "Bad credentials"))
         reply = self._route(request)
@@ -597,7 +624,37 @@ class GitHubEmulator:
         if self.token is None:
             return True
         scheme, _, value = header.partition(" ")
-        return scheme.lower() in ("token", "bearer") and value.strip() == self.token
+        accepted = {self.token, *(app.token for app in self._apps)}
+        return scheme.lower() in ("token", "bearer") and value.strip() in accepted
+
+    def _access_token(self, header: str, installation_id: int) -> _Reply:
+        """An installation token for a JWT from the App's own key; GitHub's 401 and 404."""
+        scheme, _, value = header.partition(" ")
+        try:
+            claims = jwt.decode(value.strip(), options={"verify_signature": False})
+            [app] = [a for a in self._apps if a.app_id == str(claims.get("iss"))]
+            if scheme.lower() != "bearer":
+                raise jwt.InvalidTokenError("not a bearer token")
+            jwt.decode(
+                value.strip(),
+                app.public_key,
+                algorithms=["RS256"],
+                options={"require": ["iat", "exp", "iss"]},
+            )
+        except (jwt.InvalidTokenError, ValueError):
+            return _Reply(401, b.error(401, "A JSON web token could not be decoded"))
+        if installation_id != app.installation_id:
+            return _Reply(404, b.error(404, "Not Found"))
+        # POST is outside the GET-only OpenAPI subset: this is the installation-token schema's
+        # required fields (token, expires_at) and two of its optional ones.
+        expires = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+        body = {
+            "token": app.token,
+            "expires_at": expires.isoformat().replace("+00:00", "Z"),
+            "permissions": {"contents": "read", "pull_requests": "read", "checks": "read"},
+            "repository_selection": "all",
+        }
+        return _Reply(201, body)
 
     def _route(self, request: web.Request) -> _Reply:
         if request.method in ("GET", "HEAD"):
@@ -961,6 +1018,8 @@ class GitHubEmulator:
             remaining, reset = RATE_LIMIT - self._used, self._reset_at
         return b.rate_limit(RATE_LIMIT, remaining, reset), {}
 
+
+_ACCESS_TOKENS = re.compile(r"/app/installations/(\d+)/access_tokens")
 
 _REASONS = {
     404: "Not Found",  # what GitHub says for a repo the token cannot see, too

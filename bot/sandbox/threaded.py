@@ -8,6 +8,7 @@ a loop in a daemon thread, and the test talks to it over real HTTP.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
@@ -21,8 +22,11 @@ T = TypeVar("T")
 class ThreadedServer:
     """An aiohttp ``web.Application`` served from a background thread."""
 
-    def __init__(self, app_factory: Callable[[], web.Application]) -> None:
+    def __init__(
+        self, app_factory: Callable[[], web.Application], ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self._app_factory = app_factory
+        self._ssl = ssl_context  # serve HTTPS with it
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._runner: web.AppRunner | None = None
@@ -30,7 +34,7 @@ class ThreadedServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self._ssl else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> ThreadedServer:
         self._thread.start()
@@ -40,7 +44,7 @@ class ThreadedServer:
     async def _start(self) -> None:
         self._runner = web.AppRunner(self._app_factory(), handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self._ssl)
         await site.start()
         self.port = self._runner.addresses[0][1]
 

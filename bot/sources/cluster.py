@@ -67,9 +67,13 @@ class Unreachable(KubernetesError):
 class ClusterClient:
     """Read-only access to one cluster."""
 
-    def __init__(self, label: str, api: k8s.ApiClient, pool: ThreadPoolExecutor) -> None:
+    def __init__(
+        self, label: str, api: k8s.ApiClient, pool: ThreadPoolExecutor, source: str | None = None
+    ) -> None:
         self.label = label
         self.api = api
+        # Where its address and credentials come from, for errors: "kubeconfig context 'prod'".
+        self.source = source or f"kubeconfig context '{label}'"
         self._pool = pool
         self._versions: dict[str, list[str]] = {}
         self._discovery_lock = asyncio.Lock()
@@ -183,12 +187,25 @@ class ClusterClient:
         except ApiException as exc:
             raise self._api_error(exc.status, what) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise Unreachable(
-                f"cluster '{self.label}' at {self.server} is unreachable ({network_reason(exc)})"
-            ) from None
+            raise self._unreachable(exc) from None
         if not 200 <= response.status <= 299:
             raise self._api_error(response.status, what)
         return dict(json.loads(data))
+
+    def _unreachable(self, exc: BaseException) -> Unreachable:
+        reason = network_reason(exc)
+        if "certificate" in reason:
+            fix = (
+                f"give {self.source} the CA that signed the cluster's certificate "
+                "(certificate-authority or certificate-authority-data in the kubeconfig)"
+            )
+        elif reason.startswith("TLS"):
+            fix = f"check that the server of {self.source} is the cluster's HTTPS address"
+        else:
+            fix = f"check that the cluster is up and the server of {self.source}"
+        return Unreachable(
+            f"cluster '{self.label}' at {self.server} is unreachable ({reason}); {fix}"
+        )
 
     def _api_error(self, status: int | None, what: str) -> KubernetesError:
         if status == 404:
@@ -212,8 +229,16 @@ class Clusters:
 
     def client(self, context: str | None) -> ClusterClient:
         if context not in self._clients:
+            in_cluster = self._use_in_cluster(context)
+            source = (
+                "the in-cluster service account"
+                if in_cluster
+                else None
+                if context
+                else "the kubeconfig's current context"
+            )
             self._clients[context] = ClusterClient(
-                context or "current", self._api_client(context), self._pool
+                context or "current", self._api_client(context), self._pool, source
             )
         return self._clients[context]
 
@@ -224,10 +249,14 @@ class Clusters:
 
     def _api_client(self, context: str | None) -> k8s.ApiClient:
         configuration = k8s.Configuration()
+        in_cluster = self._use_in_cluster(context)
+        files = self.kubeconfig or str(Path("~/.kube/config").expanduser())
+        where = f"context '{context}'" if context else "the current context"
         try:
-            if self._use_in_cluster(context):
+            if in_cluster:
                 k8s_config.load_incluster_config(client_configuration=configuration)
             else:
+                self._check_files(files)
                 k8s_config.load_kube_config(
                     config_file=self.kubeconfig,
                     context=context,
@@ -235,17 +264,43 @@ class Clusters:
                     persist_config=False,
                 )
         except ConfigException as exc:
-            where = f"context '{context}'" if context else "the current context"
+            reason = _first_line(exc)
+            if in_cluster:
+                raise KubernetesError(
+                    f"cannot use the in-cluster service account ({reason}); "
+                    "set KUBECONFIG or run in a pod with a service account"
+                ) from None
+            if context and "Expected object with name" in reason:
+                raise KubernetesError(
+                    f"cannot use context '{context}' of the kubeconfig {files}: it has no such "
+                    "context; add it, or fix the environment's cluster: (or KUBECONFIG)"
+                ) from None
             raise KubernetesError(
-                f"cannot use {where} of the kubeconfig ({_first_line(exc)}); "
+                f"cannot use {where} of the kubeconfig {files} ({reason}); "
                 "check KUBECONFIG and the environment's cluster:"
             ) from None
         except OSError as exc:
-            raise KubernetesError(f"cannot read the kubeconfig ({exc.strerror})") from None
+            name = exc.filename or files
+            raise KubernetesError(
+                f"cannot read the kubeconfig {name} ({exc.strerror}); check KUBECONFIG"
+            ) from None
+        # Connection failures are retried briefly; a TLS failure ("other") would fail again.
         configuration.retries = urllib3.Retry(
-            total=2, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)
+            total=2, other=0, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)
         )
         return k8s.ApiClient(configuration)
+
+    @staticmethod
+    def _check_files(files: str) -> None:
+        """The client skips kubeconfig files that do not exist and then says only "No
+        configuration found": name the missing file instead."""
+        paths = [p for p in files.split(os.pathsep) if p]
+        if paths and not any(Path(p).expanduser().exists() for p in paths):
+            missing = paths[0] if len(paths) == 1 else ", ".join(paths)
+            raise KubernetesError(
+                f"cannot read the kubeconfig {missing} (no such file); set KUBECONFIG to your "
+                "kubeconfig's path"
+            )
 
     def _use_in_cluster(self, context: str | None) -> bool:
         if context is not None or self.kubeconfig:

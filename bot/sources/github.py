@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -74,9 +75,11 @@ class GitHubClient:
             max_rate_limit_wait=options.rate_limit_wait,
             secondary_rate_wait=min(options.rate_limit_wait, 60),
         )
+        self._auth = _auth(options)
+        self._auth_lock = threading.Lock()  # one installation-token exchange at a time
         self._github = Github(
             base_url=self.api_url,
-            auth=_auth(options),
+            auth=self._auth,
             timeout=options.timeout,
             retry=retry,
             pool_size=options.concurrency,
@@ -252,10 +255,16 @@ class GitHubClient:
 
     def _request(self, url: str, headers: dict[str, str]) -> tuple[dict[str, Any], Any]:
         try:
+            self._installation_token()
             return self._requester.requestJsonAndCheck("GET", url, headers=headers)
         except UnknownObjectException:
             raise GitHubNotFound(f"GitHub has no {_describe(url)}") from None
         except BadCredentialsException:
+            if isinstance(self._auth, Auth.AppInstallationAuth):
+                raise GitHubAuthError(
+                    "GitHub refused the GitHub App's installation token (401 Bad credentials): "
+                    "check GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY and GITHUB_APP_INSTALLATION_ID"
+                ) from None
             raise GitHubAuthError(
                 "GitHub refused the token (401 Bad credentials): check GITHUB_TOKEN"
             ) from None
@@ -273,6 +282,38 @@ class GitHubClient:
                 f"GitHub at {self.api_url} did not answer ({network_reason(exc)}); "
                 "check GITHUB_API_URL and the network, then try again"
             ) from None
+
+    def _installation_token(self) -> None:
+        """A GitHub App first trades a JWT for an installation token (again once it expires).
+        PyGithub does it inside the first request, where a refusal would read as that
+        request's own 401 or 404: do it here, so the error names the App's settings."""
+        auth = self._auth
+        if not isinstance(auth, Auth.AppInstallationAuth):
+            return
+        with self._auth_lock:
+            try:
+                auth.token  # noqa: B018 - the property makes (or reuses) the token
+            except UnknownObjectException:
+                raise GitHubAuthError(
+                    f"GitHub has no installation {auth.installation_id} of the GitHub App "
+                    f"{auth.app_id}: check GITHUB_APP_INSTALLATION_ID (the number at the end of "
+                    "the installation's settings URL)"
+                ) from None
+            except BadCredentialsException as exc:
+                message = exc.data.get("message") if isinstance(exc.data, dict) else None
+                raise GitHubAuthError(
+                    f"GitHub refused the GitHub App's key (401 {message or 'Bad credentials'}): "
+                    "check that GITHUB_APP_ID is the App's id and GITHUB_APP_PRIVATE_KEY one of "
+                    "its private keys"
+                ) from None
+            except GithubException as exc:
+                if exc.status is not None and exc.status < 500:
+                    raise GitHubAuthError(
+                        f"GitHub refused an installation token for the GitHub App {auth.app_id} "
+                        f"({exc.status}): check GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY and "
+                        "GITHUB_APP_INSTALLATION_ID"
+                    ) from None
+                raise
 
     async def _run(self, fn: Callable[[], T]) -> T:
         loop = asyncio.get_running_loop()

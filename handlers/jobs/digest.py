@@ -4,7 +4,9 @@ The window runs from the previous digest of the channel (else 24 h) to the sched
 Before posting, the intent is recorded; after a crash, the channel's newest messages are
 searched for the digest's metadata (channel + window end) before posting it again. A run
 missed while the bot was down is posted late, marked so, within ``late_grace_hours``;
-an older one is skipped with a log line.
+an older one is skipped with a log line. A digest that cannot be built (GitHub could not be
+read at all) stays pending and is retried by the catch-up within the grace; after it, a short
+"could not be built: <why>" note is posted instead, once (its intent recorded the same way).
 """
 
 from __future__ import annotations
@@ -20,8 +22,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import DigestConfig
 from bot.digest.gather import Built, DigestBuilder
-from bot.digest.store import Deliveries
-from bot.render.digest import DIGEST_EVENT, digest_message, digest_metadata
+from bot.digest.store import Deliveries, PendingDigest
+from bot.render.digest import (
+    DIGEST_EVENT,
+    NOTE_EVENT,
+    digest_message,
+    digest_metadata,
+    note_message,
+    note_metadata,
+)
 from bot.scheduler import CronJob, digest_trigger, last_fire
 from bot.timefmt import Clock
 from handlers.posted import find_posted
@@ -82,14 +91,31 @@ class DigestJob:
     async def _catch_up(self) -> None:
         now = self.clock()
         grace = timedelta(hours=self.config.late_grace_hours)
-        for channel, start, pending_end, late in self.deliveries.pending_digests():
+        for note in self.deliveries.pending_notes():  # a crash between intent and post
+            await self._guarded(note.channel, self._post_note(note))
+        for pending in self.deliveries.pending_digests():
+            channel, pending_end = pending.channel, pending.end
             newer = self.deliveries.last_digest_end(channel)
-            if now - pending_end > grace or (newer is not None and newer >= pending_end):
+            if newer is not None and newer >= pending_end:
+                log.info(
+                    "digest for %s due at %s is covered by a newer one; skipped",
+                    channel,
+                    pending_end,
+                )
+                self.deliveries.digest_skipped(channel, pending_end)
+                continue
+            if now - pending_end > grace:
+                if pending.unbuilt is not None:  # tried until now: say so, once
+                    self.deliveries.note_intent(channel, pending_end)  # before posting
+                    await self._guarded(channel, self._post_note(pending))
+                    continue
                 log.info("digest for %s due at %s is too late now; skipped", channel, pending_end)
                 self.deliveries.digest_skipped(channel, pending_end)
                 continue
-            late = late or now - pending_end > ON_TIME
-            await self._guarded(channel, self._post_window(channel, start, pending_end, late))
+            late = pending.late or now - pending_end > ON_TIME
+            await self._guarded(
+                channel, self._post_window(channel, pending.start, pending_end, late)
+            )
         end = last_fire(self.trigger, now)
         if end is None:
             return
@@ -121,7 +147,7 @@ class DigestJob:
 
     async def post(self, channel: str, end: datetime, *, late: bool) -> None:
         state = self.deliveries.digest_state(channel, end)
-        if state is not None and state[0] in ("posted", "skipped"):
+        if state is not None and state[0] != "intent":  # posted, skipped, or noted instead
             return
         start = self.deliveries.window_start(channel, end)
         self.deliveries.digest_intent(channel, start, end, late)  # before posting
@@ -134,7 +160,37 @@ class DigestJob:
             self.deliveries.digest_posted(channel, end, found, self.clock())
             return
         built = await self.builder.build(channel, start, end, late=late)
+        why = built.digest.unreadable
+        if why is not None:  # nothing to post but a guess: left pending, for the catch-up
+            self.deliveries.digest_unbuilt(channel, end, why)
+            deadline = end + timedelta(hours=self.config.late_grace_hours)
+            log.warning(
+                "digest for %s (%s) could not be built (%s); retrying until %s, then a note "
+                "says so",
+                channel,
+                end.isoformat(),
+                why,
+                deadline.isoformat(),
+            )
+            return
         await self.send(channel, built, end, posted=self.record_posted)
+
+    async def _post_note(self, pending: PendingDigest) -> None:
+        """The "could not be built" note, once: looked for after a crash, as digests are."""
+        channel, end = pending.channel, pending.end
+        wanted = note_metadata(channel, end)
+        found = await find_posted(
+            self.client, channel, NOTE_EVENT, lambda p: p == wanted["event_payload"]
+        )
+        if found is not None:
+            self.deliveries.note_posted(channel, end, found[0], self.clock())
+            return
+        message = note_message(pending.start, end, pending.unbuilt or "unknown reason")
+        answer = await self.client.chat_postMessage(
+            channel=channel, metadata=wanted, **message.kwargs()
+        )
+        self.deliveries.note_posted(channel, end, str(answer["ts"]), self.clock())
+        log.info("digest for %s (%s) could not be built; note posted", channel, end.isoformat())
 
     def record_posted(self, channel: str, end: datetime, ts: str) -> None:
         self.deliveries.digest_posted(channel, end, ts, self.clock())

@@ -7,6 +7,7 @@ The digest is due at 09:00 UTC on weekdays (the default); 2026-11-27 is a Friday
 from __future__ import annotations
 
 import logging
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -310,3 +311,203 @@ async def test_a_channel_that_refuses_does_not_hold_up_the_others(
     assert refused.response["error"] == "not_in_channel"
     [digest] = digests(slack)
     assert "(late)" in block_text(digest["blocks"])
+
+
+# --- what the bot could not see -------------------------------------------------------------
+
+NOTE = "shiptrace_digest_note"
+
+
+def notes(slack: SlackEmulator) -> list[dict[str, Any]]:
+    return [m for m in slack.messages(DIGESTS) if (m["metadata"] or {}).get("event_type") == NOTE]
+
+
+def test_github_unreachable_the_digest_command_exits_4_and_claims_nothing(
+    cli: Any, day: Day, github: GitHubEmulator
+) -> None:
+    github.fail(".*", status=503)
+    for args in (("digest",), ("digest", "--channel", DIGESTS)):
+        result = cli(*args)
+        assert result.code == 4, result.err
+        assert result.out == ""  # no "Nothing shipped since …"
+        [line] = result.err.splitlines()
+        assert line.startswith(
+            "shiptrace: no digest: GitHub could not be read (GitHub answered 503"
+        )
+
+
+def test_github_at_a_closed_port_exits_4(
+    cli: Any, day: Day, monkeypatch: pytest.MonkeyPatch
+) -> None:
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("GITHUB_API_URL", f"http://127.0.0.1:{port}")
+    result = cli("digest")
+    assert result.code == 4 and result.out == ""
+    assert "GitHub could not be read" in result.err and "connection refused" in result.err
+
+
+def test_one_repo_unreadable_is_said_first_and_that_service_is_not_called_idle(
+    cli: Any, day: Day, github: GitHubEmulator
+) -> None:
+    github.fail(r"^/repos/acme/billing/pulls$", status=503)
+    result = cli("digest", "--channel", DIGESTS)
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0] == "Delivery digest"
+    assert lines[1].startswith(
+        "Could not read: github: merged PRs of acme/billing: GitHub answered"
+    )
+    assert "Nothing shipped since" not in result.out and "no drift" not in result.out
+    assert not any(x.startswith("Nothing shipped:") and "billing" in x for x in lines)
+
+
+def test_an_unknown_channel_is_exit_2(cli: Any, day: Day, github: GitHubEmulator) -> None:
+    github.clear_log()
+    result = cli("digest", "--channel", "C0NOSUCH")
+    assert result.code == 2
+    [line] = result.err.splitlines()
+    assert "--channel C0NOSUCH: no such channel under slack.channels" in line
+    assert "C0DIGEST" in line  # what is configured
+    assert github.requests == []
+
+
+async def test_a_digest_without_scan_history_counts_what_the_traces_saw_go_live(
+    workdir: Path, slack: SlackEmulator, day: Day
+) -> None:
+    async with start_bot(workdir, slack, Clock(DUE)) as bot:  # no drift scan ever ran
+        await bot.digest_job.run(DIGESTS)
+    [digest] = digests(slack)
+    [window] = [b for b in digest["blocks"] if b["block_id"] == "digest_dora_window"]
+    fields = {f["text"].split("\n")[0]: f["text"].split("\n")[1:] for f in window["fields"]}
+    # #21-#23 went live in production together (one rollout at 16:00), and in staging with
+    # #24 (one rollout at 14:00): a deployment in each, as the lead times already say.
+    assert fields["*Deployment frequency*"] == [
+        "production 1 (1.0/day)",
+        "staging 1 (1.0/day)",
+        "partial: the drift scan (shiptrace serve) has not watched these environments",
+    ]
+    assert fields["*Lead time*"] == ["median 5 h, p90 6 h over 3 changes"]
+    assert fields["*Change failure rate*"] == ["0% (0/2)"]
+    assert fields["*Time to restore*"] == [
+        "not measured yet: the drift scan (shiptrace serve) has not watched these environments"
+    ]
+    assert "no deployments" not in block_text(digest["blocks"])
+
+
+async def test_a_quiet_day_without_scans_does_not_claim_no_drift(
+    workdir: Path, slack: SlackEmulator, fleet: dict[str, KubeEmulator], github: GitHubEmulator
+) -> None:
+    github.add_repo("acme/shop")
+    github.add_repo("acme/billing")
+    async with start_bot(workdir, slack, Clock(DUE)) as bot:
+        await bot.digest_job.run(DIGESTS)
+    [digest] = digests(slack)
+    text = block_text(digest["blocks"])
+    assert "no drift" not in text
+    assert "nothing stuck; drift not measured yet: the drift scan" in text
+
+
+async def test_an_unbuildable_digest_is_retried_within_the_grace_and_posted_once_built(
+    workdir: Path, slack: SlackEmulator, day: Day, github: GitHubEmulator
+) -> None:
+    clock = Clock(DUE)
+    github.fail(".*", status=503)
+    async with start_bot(workdir, slack, clock) as bot:
+        await bot.digest_job.run(DIGESTS)
+        assert digests(slack) == [] and notes(slack) == []
+        clock.now = datetime(2026, 11, 27, 9, 5, tzinfo=UTC)
+        await bot.digest_job.catch_up()  # still down: still nothing, still pending
+        assert digests(slack) == [] and notes(slack) == []
+        assert bot.deps.deliveries.digest_state(DIGESTS, DUE) == ("intent", None)
+        github.clear_faults()
+        clock.now = datetime(2026, 11, 27, 11, 0, tzinfo=UTC)
+        await bot.digest_job.catch_up()
+        await bot.digest_job.catch_up()
+    [digest] = digests(slack)
+    assert "(late)" in block_text(digest["blocks"]) and "acme/shop#21" in block_text(
+        digest["blocks"]
+    )
+    assert notes(slack) == []
+
+
+async def test_a_digest_still_unbuildable_after_the_grace_is_a_note_posted_once(
+    workdir: Path, slack: SlackEmulator, day: Day, github: GitHubEmulator
+) -> None:
+    clock = Clock(DUE)
+    github.fail(".*", status=503)
+    async with start_bot(workdir, slack, clock) as bot:
+        await bot.digest_job.run(DIGESTS)
+        clock.now = datetime(2026, 11, 27, 14, 55, tzinfo=UTC)  # within the 6 h grace
+        await bot.digest_job.catch_up()
+        assert notes(slack) == []
+        clock.now = datetime(2026, 11, 27, 15, 1, tzinfo=UTC)  # past it
+        await bot.digest_job.catch_up()
+        await bot.digest_job.catch_up()
+        await bot.digest_job.run(DIGESTS)
+    async with start_bot(workdir, slack, clock) as bot:  # a restart posts nothing more
+        await bot.digest_job.catch_up()
+        assert bot.deps.deliveries.digest_state(DIGESTS, DUE)[0] == "noted"
+        # The next digest still covers the window the note was about.
+        assert bot.deps.deliveries.window_start(DIGESTS, DUE) == datetime(
+            2026, 11, 26, 9, 0, tzinfo=UTC
+        )
+    assert digests(slack) == []
+    [note] = notes(slack)
+    text = block_text(note["blocks"])
+    assert text.startswith(":warning: The delivery digest for ")
+    assert "could not be built: GitHub answered 503" in text
+    assert "Nothing shipped" not in text and "no drift" not in text
+    assert note["metadata"]["event_payload"] == {
+        "channel": DIGESTS,
+        "window_end": "2026-11-27T09:00:00Z",
+    }
+
+
+async def test_a_note_posted_just_before_a_crash_is_not_posted_again(
+    workdir: Path, slack: SlackEmulator, day: Day
+) -> None:
+    clock = Clock(datetime(2026, 11, 27, 15, 30, tzinfo=UTC))
+    async with start_bot(workdir, slack, clock) as bot:
+        deliveries = bot.deps.deliveries
+        deliveries.digest_intent(DIGESTS, datetime(2026, 11, 26, 9, 0, tzinfo=UTC), DUE, False)
+        deliveries.digest_unbuilt(DIGESTS, DUE, "GitHub answered 503")
+        deliveries.note_intent(DIGESTS, DUE)
+    # The note went out; the process died before recording it.
+    client = AsyncWebClient(token=slack.token, base_url=slack.api_url)
+    await client.chat_postMessage(
+        channel=DIGESTS,
+        text="Delivery digest could not be built",
+        metadata={
+            "event_type": NOTE,
+            "event_payload": {"channel": DIGESTS, "window_end": "2026-11-27T09:00:00Z"},
+        },
+    )
+    async with start_bot(workdir, slack, clock) as bot:
+        await bot.digest_job.catch_up()
+        assert bot.deps.deliveries.digest_state(DIGESTS, DUE)[0] == "noted"
+    assert len(notes(slack)) == 1 and digests(slack) == []
+
+
+async def test_what_a_trace_could_not_read_is_said_first_and_an_untraced_pr_is_still_listed(
+    workdir: Path,
+    slack: SlackEmulator,
+    day: Day,
+    github: GitHubEmulator,
+    fleet: dict[str, KubeEmulator],
+) -> None:
+    github.fail(r"^/repos/acme/billing/pulls/31$", status=503)
+    fleet["prod"].stop()
+    async with start_bot(workdir, slack, Clock(DUE)) as bot:
+        await bot.digest_job.run(DIGESTS)
+    [digest] = digests(slack)
+    assert digest["blocks"][1]["block_id"] == "digest_errors"
+    errors = digest["blocks"][1]["elements"][0]["text"]
+    assert errors.startswith("Could not read: ")
+    assert "acme/billing#31: GitHub answered 503" in errors
+    assert errors.count("kubernetes (production): cluster 'prod'") == 1  # said once, not per PR
+    text = block_text(digest["blocks"])
+    assert "acme/billing#31> Change 31 — :grey_question: could not be traced" in text
+    assert "Nothing shipped: billing" not in text

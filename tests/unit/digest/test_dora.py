@@ -77,6 +77,14 @@ def incident(
     return IncidentRecord(service="shop", environment=env, opened_at=opened, resolved_at=resolved)
 
 
+# The drift scan has watched every environment since long before the window: its
+# deployment records are the whole story (the cases below that do not say otherwise).
+LONG_AGO = T0 - timedelta(days=365)
+WATCHED: dict[tuple[str, str], datetime | None] = {
+    (service, env): LONG_AGO for service in ("shop", "cart") for env in ENVS
+}
+
+
 @dataclass
 class Case:
     changes: list[ChangeRecord] = field(default_factory=list)
@@ -85,13 +93,21 @@ class Case:
     incidents: list[IncidentRecord] = field(default_factory=list)
     start: datetime = T0
     end: datetime = T24
+    watched: dict[tuple[str, str], datetime | None] = field(default_factory=lambda: WATCHED)
     expect: dict[str, Any] = field(default_factory=dict)
 
 
 def run(case: Case) -> Figures:
     deployments = deploys_of(*case.changes) if case.deployments is None else case.deployments
     return figures(
-        case.changes, deployments, case.failures, case.incidents, case.start, case.end, FW
+        case.changes,
+        deployments,
+        case.failures,
+        case.incidents,
+        case.start,
+        case.end,
+        FW,
+        watched=case.watched,
     )
 
 
@@ -107,6 +123,7 @@ EMPTY: dict[str, Any] = {
     "time_to_restore_median": None,
     "restored": 0,
     "open_incidents": 0,
+    "watched_since": LONG_AGO,
 }
 
 # Berlin falls back on 2026-10-25 at 03:00 CEST -> 02:00 CET: that local day lasts 25 h.
@@ -317,6 +334,44 @@ CASES: dict[str, Case] = {
         deployments=[deploy("production", h(3)), deploy("production", h(9), service="cart")],
         expect={"failed_deployments": 0, "total_deployments": 2},
     ),
+    "no scan history: a change the traces show going live is a deployment there": Case(
+        changes=[change(1, h(1), h(2), h(4)), change(2, h(1), h(2), h(4))],  # one release
+        deployments=[],
+        watched={},
+        expect={
+            "deployments": {"production": 1, "staging": 1},
+            "total_deployments": 2,
+            "change_failure_rate": 0.0,
+            "lead_times": [("acme/shop#1", 3 * H), ("acme/shop#2", 3 * H)],
+            "watched_since": None,
+        },
+    ),
+    "an environment the scan has not looked at yet: the traces count there": Case(
+        changes=[change(1, h(1), h(2), h(4))],
+        deployments=[deploy("staging", h(2) + MIN)],
+        watched={("shop", "staging"): LONG_AGO, ("shop", "production"): None},
+        expect={
+            "deployments": {"production": 1, "staging": 1},  # the scan's own in staging
+            "total_deployments": 2,
+            "watched_since": None,
+        },
+    ),
+    "the scan's records stand once it watches; before that, the traces'": Case(
+        changes=[change(1, h(1), h(2), h(4))],
+        deployments=[],  # the production rollout happened between two scans' records
+        watched={("shop", "staging"): h(3), ("shop", "production"): h(3)},
+        expect={"deployments": {"staging": 1}, "total_deployments": 1, "watched_since": h(3)},
+    ),
+    "a revert fails a deployment only the traces saw": Case(
+        changes=[change(1, h(0), None, h(2)), change(2, h(3), None, h(5), revert_of=1)],
+        deployments=[],
+        watched={},
+        expect={"failed_deployments": 1, "total_deployments": 2, "change_failure_rate": 0.5},
+    ),
+    "watched since: when the last of the environments was first looked at": Case(
+        watched={("shop", "staging"): h(-5), ("shop", "production"): h(-2)},
+        expect={"watched_since": h(-2)},
+    ),
     "a revert of a change not in the records": Case(
         changes=[change(1, h(0), None, h(2)), change(2, h(3), None, h(5), revert_of=9)],
         expect={"failed_deployments": 0, "total_deployments": 2},
@@ -375,4 +430,4 @@ def test_trailing_defaults_to_30_days() -> None:
 )
 def test_bad_window(start: datetime, end: datetime) -> None:
     with pytest.raises(ValueError):
-        figures([], [], [], [], start, end, FW)
+        figures([], [], [], [], start, end, FW, watched={})

@@ -36,3 +36,23 @@ def test_a_later_trace_never_moves_or_forgets_when_a_change_went_live() -> None:
     d.remember_change(change({}), "a" * 40, None, T0)  # traced while something newer rolls out
     [stored] = d.changes(T0 - MIN)
     assert stored.live_at == {"staging": T0 + 10 * MIN, "prod": T0 + 60 * MIN}
+
+
+def test_the_first_look_at_each_environment_is_when_the_scan_began_watching_it() -> None:
+    d = Deliveries(Store.memory())
+    d.record_versions({"shop/prod": "img:1"}, T0)
+    d.record_versions({"shop/prod": "img:2", "shop/staging": "img:1"}, T0 + MIN)
+    assert d.first_looks() == {("shop", "prod"): T0, ("shop", "staging"): T0 + MIN}
+
+
+def test_a_digest_that_could_not_be_built_stays_pending_until_its_note_is_posted() -> None:
+    d = Deliveries(Store.memory())
+    d.digest_intent("C1", T0 - 24 * 60 * MIN, T0, late=False)
+    d.digest_unbuilt("C1", T0, "GitHub answered 503")
+    [pending] = d.pending_digests()
+    assert (pending.channel, pending.end, pending.unbuilt) == ("C1", T0, "GitHub answered 503")
+    d.note_intent("C1", T0)
+    assert d.pending_digests() == [] and [p.end for p in d.pending_notes()] == [T0]
+    d.note_posted("C1", T0, "1.2", T0 + MIN)
+    assert d.pending_notes() == [] and d.digest_state("C1", T0) == ("noted", "1.2")
+    assert d.last_digest_end("C1") is None  # a note is not a digest: the next one covers it

@@ -20,7 +20,15 @@ from bot.digest.records import (
 )
 from bot.model import Status
 from bot.render.blocks import Message
-from bot.render.digest import DIGEST_EVENT, digest_message, digest_metadata, digest_text
+from bot.render.digest import (
+    DIGEST_EVENT,
+    NOTE_EVENT,
+    digest_message,
+    digest_metadata,
+    digest_text,
+    note_message,
+    note_metadata,
+)
 from bot.sandbox.slack import block_errors
 
 START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -50,6 +58,8 @@ def figures(start: datetime = START, **kw: Any) -> Figures:
         "time_to_restore_median": None,
         "restored": 0,
         "open_incidents": 0,
+        # The drift scan has watched since before both windows: its "none"s are facts.
+        "watched_since": START - timedelta(days=60),
     }
     return Figures(**(fields | kw))
 
@@ -104,7 +114,12 @@ def incident(key: str, restored: timedelta | None, thread: str | None = None) ->
 
 def service(name: str, *, shipped_: tuple[ShippedChange, ...] = (), **kw: Any) -> ServiceDigest:
     return ServiceDigest(
-        name, f"acme/{name}", shipped_, kw.get("stuck", ()), kw.get("incidents", ())
+        name,
+        f"acme/{name}",
+        shipped_,
+        kw.get("stuck", ()),
+        kw.get("incidents", ()),
+        kw.get("unread"),
     )
 
 
@@ -178,25 +193,28 @@ def test_busy_day_layout() -> None:
     message = valid(digest_message(BUSY))
     assert [b["block_id"] for b in message.blocks] == [
         "digest_header",
+        "digest_errors",  # what could not be read comes first
         "digest_window",
         "digest_service_0",
         "digest_service_1",
         "digest_idle",
         "digest_dora_window",
         "digest_dora_trailing",
-        "digest_errors",
     ]
     assert message.blocks[0]["text"] == {
         "type": "plain_text",
         "text": "Delivery digest",
         "emoji": True,
     }
-    assert texts(message)[0] == f"Window: {token(START)} → {token(END)}"
-    assert texts(message)[1].startswith("*shop* · acme/shop\n")
-    assert texts(message)[2].startswith("*cart* · acme/cart\n")
+    assert texts(message)[0] == "Could not read: github: rate limited"
+    assert texts(message)[1] == f"Window: {token(START)} → {token(END)}"
+    assert texts(message)[2].startswith("*shop* · acme/shop\n")
+    assert texts(message)[3].startswith("*cart* · acme/cart\n")
     assert block(message, "digest_idle")["elements"][0]["text"] == "Nothing shipped: search"
-    assert texts(message)[-1] == "Could not read: github: rate limited"
-    assert message.text == "Delivery digest: 5 changes shipped, 1 stuck, 2 drift incidents"
+    assert message.text == (
+        "Delivery digest: some sources could not be read, 5 changes shipped, 1 stuck, "
+        "2 drift incidents"
+    )
 
 
 @pytest.mark.parametrize(
@@ -228,7 +246,8 @@ def test_badges_per_change(ref: str, line: str) -> None:
 
 def test_stuck_and_drift_lines() -> None:
     message = valid(digest_message(BUSY))
-    shop, cart = texts(message)[1].splitlines(), texts(message)[2].splitlines()
+    shop = block(message, "digest_service_0")["text"]["text"].splitlines()
+    cart = block(message, "digest_service_1")["text"]["text"].splitlines()
     opened = token(START + 2 * H)
     assert shop[4:] == [
         ":hourglass_flowing_sand: <https://github.com/acme/shop/pull/3|acme/shop#3> New checkout"
@@ -310,7 +329,6 @@ def test_dora_fields(where: str, figs: Figures, expected: list[str]) -> None:
     [
         ((), (), 3),
         ((service("shop"), service("cart")), (), 3),
-        ((service("shop"),), ("kubernetes (production): timeout",), 4),
     ],
 )
 def test_quiet_day_is_one_line(
@@ -330,7 +348,6 @@ def test_quiet_day_is_one_line(
         " incident resolved"
     )
     assert message.text == "Delivery digest: nothing shipped"
-    assert ("Could not read: kubernetes (production): timeout" in texts(message)) is bool(errors)
 
 
 @pytest.mark.parametrize(
@@ -472,13 +489,13 @@ def test_huge_digest_within_limits(services: int, changes: int, size: int, full:
         assert (shown == services) is (not folded.endswith(f"\n+{services - shown} more services"))
     else:
         assert "digest_folded" not in [b["block_id"] for b in message.blocks]
-    assert [b["block_id"] for b in message.blocks[-4:]] == [
+    assert [b["block_id"] for b in message.blocks[-3:]] == [
         "digest_idle",
         "digest_dora_window",
         "digest_dora_trailing",
-        "digest_errors",
     ]
-    assert texts(message)[-1].endswith("…")
+    assert message.blocks[1]["block_id"] == "digest_errors"
+    assert block(message, "digest_errors")["elements"][0]["text"].endswith("…")
 
 
 def test_many_idle_services_are_cut() -> None:
@@ -543,8 +560,10 @@ def test_text_has_the_same_facts(fact: str) -> None:
 
 def test_text_layout() -> None:
     text = digest_text(BUSY)
-    assert text.splitlines()[:4] == [
+    assert text.splitlines()[:6] == [
         "Delivery digest",
+        "Could not read: github: rate limited",  # first
+        "",
         "2026-11-26 09:00 UTC – 2026-11-27 09:00 UTC",
         "",
         "shop (acme/shop)",
@@ -557,3 +576,159 @@ def test_text_layout() -> None:
         " p90 50 h 3 min over 1 change · Change failure rate: 0% (0/1) · Time to restore: no"
         " incident resolved",
     ]
+
+
+# --- what the bot could not see -------------------------------------------------------------
+
+NEVER = "the drift scan (shiptrace serve) has not watched these environments"
+SINCE_11 = "the drift scan has watched only since 2026-11-26 11:00 UTC"
+UNREAD = service("shop", unread="GitHub answered 503")
+
+
+@pytest.mark.parametrize(
+    ("figs", "services", "expected"),
+    [
+        (
+            figures(watched_since=None),
+            (SHOP,),
+            [
+                f"*Deployment frequency*\nnot measured yet: {NEVER}",
+                "*Lead time*\nno change went live",
+                f"*Change failure rate*\nnot measured yet: {NEVER}",
+                f"*Time to restore*\nnot measured yet: {NEVER}",
+            ],
+        ),
+        (
+            figures(
+                watched_since=START + 2 * H,
+                deployments={"production": 1},
+                deploys_per_day={"production": 1.0},
+                change_failure_rate=0.0,
+                total_deployments=1,
+                open_incidents=1,
+            ),
+            (SHOP,),
+            [
+                f"*Deployment frequency*\nproduction 1 (1.0/day)\npartial: {SINCE_11}",
+                "*Lead time*\nno change went live",
+                "*Change failure rate*\n0% (0/1)",
+                f"*Time to restore*\nnot measured yet: {SINCE_11}\n1 still open",
+            ],
+        ),
+        (
+            figures(),
+            (UNREAD, service("cart")),
+            [
+                "*Deployment frequency*\nno deployments",
+                "*Lead time*\nnot measured yet: GitHub could not be read",
+                "*Change failure rate*\nno deployments",
+                "*Time to restore*\nno incident resolved",
+            ],
+        ),
+        (  # measured lead times stand even when one repo could not be read
+            BUSY_WINDOW,
+            (UNREAD, CART),
+            [
+                "*Deployment frequency*\nproduction 3 (3.0/day)\nstaging 4 (4.0/day)",
+                "*Lead time*\nmedian 3 h 5 min, p90 5 h over 3 changes",
+                "*Change failure rate*\n25% (1/4)",
+                "*Time to restore*\nmedian 25 min over 1 incident\n1 still open",
+            ],
+        ),
+    ],
+    ids=["never-scanned", "scanned-since-inside", "github-unread", "github-partly-read"],
+)
+def test_a_figure_not_measured_says_so_and_why(
+    figs: Figures, services: tuple[ServiceDigest, ...], expected: list[str]
+) -> None:
+    d = digest(*services, window=figs)
+    found = block(valid(digest_message(d)), "digest_dora_window")
+    assert [f["text"] for f in found["fields"]] == expected
+    plain = digest_text(d)
+    for field in expected:
+        name, *values = field.split("\n")
+        assert f"  {name.strip('*')}: {', '.join(values)}" in plain
+
+
+def test_unread_sources_come_first_and_no_quiet_day_is_claimed() -> None:
+    errors = ("github: merged PRs of acme/shop: GitHub answered 503",)
+    d = digest(UNREAD, service("cart"), window=figures(), trailing=figures(), errors=errors)
+    assert not d.quiet and d.unread and d.unreadable is None
+    message = valid(digest_message(d))
+    assert [b["block_id"] for b in message.blocks[:3]] == [
+        "digest_header",
+        "digest_errors",
+        "digest_window",
+    ]
+    assert texts(message)[0] == f"Could not read: {errors[0]}"
+    assert block(message, "digest_idle")["elements"][0]["text"] == "Nothing shipped: cart"
+    assert message.text == "Delivery digest: some sources could not be read"
+    everything = "\n".join(texts(message)) + digest_text(d)
+    assert "Nothing shipped since" not in everything and "no drift" not in everything
+    assert "Nothing shipped: shop" not in everything
+    assert digest_text(d).splitlines()[1] == f"Could not read: {errors[0]}"
+
+
+def test_a_quiet_day_with_a_source_error_is_not_quiet() -> None:
+    d = digest(service("shop"), window=figures(), errors=("kubernetes (production): timeout",))
+    assert not d.quiet
+    text = "\n".join(texts(valid(digest_message(d))))
+    assert ":zzz:" not in text and "no drift" not in text
+    assert texts(digest_message(d))[0] == "Could not read: kubernetes (production): timeout"
+
+
+@pytest.mark.parametrize(
+    ("services", "why"),
+    [
+        ((UNREAD,), "GitHub answered 503"),
+        ((UNREAD, service("cart", unread="timed out")), "GitHub answered 503"),
+        ((UNREAD, service("cart")), None),
+        ((), None),
+    ],
+)
+def test_unreadable_means_no_service_could_be_read(
+    services: tuple[ServiceDigest, ...], why: str | None
+) -> None:
+    assert digest(*services).unreadable == why
+
+
+def test_a_quiet_day_the_scan_did_not_watch_claims_no_drift_only_when_it_did() -> None:
+    unwatched = digest(service("shop"), window=figures(watched_since=None))
+    assert unwatched.quiet
+    assert texts(valid(digest_message(unwatched)))[0] == (
+        f":zzz: Nothing shipped since {token(START)}, nothing stuck; drift not measured yet: "
+        f"{NEVER}."
+    )
+    assert digest_text(unwatched).splitlines()[1] == (
+        "Nothing shipped since 2026-11-26 09:00 UTC, nothing stuck; drift not measured yet: "
+        f"{NEVER}."
+    )
+
+
+def test_a_merged_pr_that_could_not_be_traced_is_listed_as_such() -> None:
+    untraced = ShippedChange(
+        "acme/shop#9", "Hotfix", None, "bob", START + H, (), "could not be traced"
+    )
+    d = digest(service("shop", shipped_=(untraced,)), window=figures())
+    section_ = block(valid(digest_message(d)), "digest_service_0")["text"]["text"]
+    assert "• acme/shop#9 Hotfix — :grey_question: could not be traced" in section_
+    assert "  merged  acme/shop#9  Hotfix — ? could not be traced" in digest_text(d)
+
+
+def test_the_could_not_be_built_note() -> None:
+    message = note_message(START, END, "GitHub answered 503 for acme/shop/pulls after retries")
+    assert block_errors(message.blocks) == []
+    [line] = texts(message)
+    assert line == (
+        f":warning: The delivery digest for {token(START)} → {token(END)} could not be built: "
+        "GitHub answered 503 for acme/shop/pulls after retries. The next digest covers this "
+        "window too."
+    )
+    assert message.text == (
+        "Delivery digest could not be built: GitHub answered 503 for acme/shop/pulls after retries"
+    )
+    assert note_metadata("C0123", END) == {
+        "event_type": NOTE_EVENT,
+        "event_payload": {"channel": "C0123", "window_end": "2026-11-27T09:00:00Z"},
+    }
+    assert NOTE_EVENT != DIGEST_EVENT  # a note is never taken for the digest itself
