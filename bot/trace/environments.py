@@ -30,9 +30,9 @@ from bot.errors import GitHubError, KubernetesError
 from bot.gitops import TRAILERS
 from bot.gitops.state import GitOpsState
 from bot.gitops.tool import ObjectRef, observe
-from bot.kube.tags import parse_image
 from bot.kube.kinds import VIA_REPLICASETS
 from bot.kube.selectors import selector_string
+from bot.kube.tags import parse_image
 from bot.kube.workloads import WorkloadState, read_workload
 from bot.model import Change, ChangeState, Item, SourceProblem, Stage, Status
 from bot.sources.cluster import ClusterClient, Clusters, NotFound

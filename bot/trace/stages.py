@@ -1,18 +1,18 @@
 """The per-environment stages: ``sync`` and ``rollout`` (continuous), and the fillers. Pure.
 
-The caller reads the GitOps object and the workloads (:mod:`bot.gitops.objects`,
-:mod:`bot.kube.workloads`), decides *contains* with the compare API and passes the answers in:
+The caller reads the GitOps object and the workloads (through its tool in
+:mod:`bot.gitops`, and :mod:`bot.kube.workloads`), decides *contains* with the compare API and passes the answers in:
 ``True`` / ``False``, or ``None`` when the check was not possible.
 
 ``sync`` — is a revision that contains the change applied? First match wins:
 
 1. the applied revision contains it:
-   - the tool reports OutOfSync (``GitOpsState.in_sync`` False: Argo ``sync.status``; Flux
-     ``Ready=False`` on that same revision) -> ``drifted`` — unless a sync of a newer revision is running, which explains
-     it. Argo health plays no part (Healthy + OutOfSync is still drifted);
+   - the tool reports the applied revision no longer holds (``GitOpsState.in_sync`` False,
+     said in the tool's words) -> ``drifted`` — unless a sync of a newer revision is running,
+     which explains it. App health plays no part (Healthy + OutOfSync is still drifted);
    - else ``succeeded`` (the applied revision only ever comes from a successful operation /
      ``Ready=True``); a later failing or running attempt is mentioned in the detail;
-2. an operation on a revision containing it is running (Flux: reconciling it) -> ``running``;
+2. an operation on a revision containing it is running (or reconciling it) -> ``running``;
 3. the last attempt on a revision containing it failed -> ``failed``, naming the error (also
    in ``Stage.failure``, for the stages waiting on it);
 4. the applied revision does not contain it but an earlier synced one did (``rolled_back_from``,
@@ -21,7 +21,7 @@ The caller reads the GitOps object and the workloads (:mod:`bot.gitops.objects`,
    what is applied and what the tool is doing;
 6. otherwise (the contains check was impossible) -> ``unknown`` with the reason.
 
-A suspended Flux object (``spec.suspend``) reconciles nothing: a running attempt does not
+A suspended GitOps object (``GitOpsState.suspended``) reconciles nothing: a running attempt does not
 count (rule 2 does not apply), and every detail says "suspended".
 
 ``started_at`` (not for pending / unknown) is the operation's start when that operation's
@@ -30,7 +30,7 @@ succeeded, the attempt's end when failed, else None.
 
 ``rollout`` — one item per workload (:func:`rollout_item`), the stage takes the worst item
 (failed > unknown > running > pending > succeeded); a workload scaled to 0 says "scaled to 0".
-Argo CD health is passed separately as ``app_health`` and only counts once the workloads run
+The app's health, where the tool reports one, is passed as ``app_health`` and only counts once the workloads run
 the change (pending / unknown items are about another version): ``Degraded`` -> failed,
 ``Progressing`` -> running, ``Suspended`` -> running ("suspended"); ``Healthy``, ``Missing``,
 ``Unknown`` change nothing.
@@ -50,7 +50,6 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot.gitops.state import GitOpsState, show_revision
-from bot.gitops.revisions import parse_revision
 from bot.kube.workloads import WAITING_FOR_CONTROLLER, WorkloadState, rollout_progress
 from bot.model import Item, Stage, Status, worst
 from bot.timefmt import format_time
