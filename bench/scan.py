@@ -21,13 +21,14 @@ from pathlib import Path
 
 from bot.config import parse_service_map
 from bot.drift.scan import scan
+from bot.engine import CLUSTER_KINDS
 from bot.sandbox.kube import KubeEmulator, write_kubeconfig
 from bot.sources.cluster import Clusters
 from tests.scenarios.fleet import fleet_config, seed_fleet
 
 
 async def one_scan(services: object) -> tuple[float, int]:
-    clusters = Clusters()
+    clusters = Clusters(kinds=CLUSTER_KINDS)
     try:
         started = time.perf_counter()
         findings, unchecked = await scan(clusters, services)  # type: ignore[arg-type]

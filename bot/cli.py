@@ -30,13 +30,12 @@ from bot.digest.store import Deliveries
 from bot.drift.findings import Finding, Unchecked, finding_dict
 from bot.drift.scan import scan
 from bot.drift.store import Incidents
-from bot.engine import open_engine
+from bot.engine import open_clusters, open_engine
 from bot.errors import BadInput, ConfigError, GitHubUnavailable, ShiptraceError
 from bot.refs import USAGE, parse_ref
 from bot.render.digest import digest_text
 from bot.render.json import render_json
 from bot.render.text import render_text
-from bot.sources.cluster import Clusters
 from bot.timefmt import format_time, utcnow
 from handlers.jobs.digest import DigestJob
 
@@ -189,7 +188,7 @@ async def _where(settings: Settings, services: ServiceMap, text: str, as_json: b
 
 async def _drift(settings: Settings, services: ServiceMap, as_json: bool) -> int:
     # Only the clusters are read: no database, no GitHub (cron-friendly).
-    clusters = Clusters(concurrency=settings.shiptrace_concurrency)
+    clusters = open_clusters(settings)
     try:
         findings, unchecked = await scan(clusters, services)
     finally:

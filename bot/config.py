@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -26,12 +26,15 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.gitops import TOOLS
+from bot.gitops.tool import GitOpsTool
 from bot.kube.tags import TagPattern, compile_tag
 from bot.refs import is_repo_name, web_origin
 
@@ -46,36 +49,44 @@ def _check_repo(value: str) -> str:
     return value
 
 
-class ArgoCDRef(_Strict):
-    application: str = Field(min_length=1)
-    namespace: str = "argocd"
-
-
-class FluxRef(_Strict):
-    kind: Literal["Kustomization", "HelmRelease"]
-    name: str = Field(min_length=1)
-    namespace: str = "flux-system"
-
-
 class Workload(_Strict):
     kind: Literal["Deployment", "StatefulSet", "DaemonSet", "Rollout"]
     namespace: str = Field(min_length=1)
     name: str = Field(min_length=1)
 
 
-class Environment(_Strict):
+class _Environment(_Strict):
     name: str = Field(min_length=1)
     cluster: str | None = None  # kubeconfig context; None = current context / in-cluster
-    argocd: ArgoCDRef | None = None
-    flux: FluxRef | None = None
     workloads: list[Workload] = Field(default_factory=list)
     alert_channel: str | None = None  # drift alerts for this environment
 
     @model_validator(mode="after")
-    def _one_gitops_object(self) -> Environment:
-        if self.argocd is not None and self.flux is not None:
-            raise ValueError("has both argocd and flux; an environment has at most one")
+    def _one_gitops_object(self) -> _Environment:
+        named = [key for key in TOOLS if getattr(self, key, None) is not None]
+        if len(named) > 1:
+            raise ValueError(f"has both {named[0]} and {named[1]}; an environment has at most one")
         return self
+
+    @property
+    def gitops(self) -> tuple[GitOpsTool, Any] | None:
+        """The environment's GitOps tool and its config section, if it has one."""
+        for key, tool in TOOLS.items():
+            ref = getattr(self, key, None)
+            if ref is not None:
+                return tool, ref
+        return None
+
+
+# Each GitOps tool's section is a key of an environment (``argocd:``, ``flux:``).
+if TYPE_CHECKING:
+    Environment = _Environment
+else:
+    Environment = create_model(
+        "Environment",
+        __base__=_Environment,
+        **{key: (tool.config | None, None) for key, tool in TOOLS.items()},
+    )
 
 
 class Service(_Strict):

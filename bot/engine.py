@@ -6,13 +6,22 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from bot import gitops, kube
 from bot.config import ServiceMap, Settings
+from bot.model import ApiKind
 from bot.sources.cluster import Clusters
 from bot.sources.github import GitHubClient, GitHubOptions
 from bot.store import Store
 from bot.timefmt import Clock, utcnow
 from bot.trace.tracer import Tracer
 from bot.trace.webhost import WebHost
+
+# Every kind the bot reads from a cluster: the workloads' and the GitOps tools' (RBAC: get, list).
+CLUSTER_KINDS: dict[str, ApiKind] = {**kube.KINDS, **gitops.KINDS}
+
+
+def open_clusters(settings: Settings) -> Clusters:
+    return Clusters(concurrency=settings.shiptrace_concurrency, kinds=CLUSTER_KINDS)
 
 
 @dataclass
@@ -46,7 +55,7 @@ async def open_engine(
 ) -> AsyncIterator[Engine]:
     store = Store.open(settings.shiptrace_db)
     github = GitHubClient(github_options(settings), store)
-    clusters = Clusters(concurrency=settings.shiptrace_concurrency)
+    clusters = open_clusters(settings)
     try:
         web = WebHost(settings.github_web_url, settings.github_api_url, store, github, services)
         tracer = Tracer(github, services, store, clusters, web, clock=clock)

@@ -15,6 +15,7 @@ translates what it meets into one of these, with a short message that says what 
         │   ├── GitHubAuthError     token missing, refused or lacking access
         │   └── GitHubRateLimited   rate limit past the capped wait
         └── KubernetesError  a cluster could not be read (never fatal: stages go unknown)
+            └── KubernetesNotFound  the cluster answered: no such object (or kind)
 """
 
 from __future__ import annotations
@@ -83,3 +84,7 @@ class GitHubRateLimited(GitHubError):
 
 class KubernetesError(SourceError):
     source = "kubernetes"
+
+
+class KubernetesNotFound(KubernetesError):
+    """The cluster answered that the object (or its kind) does not exist."""

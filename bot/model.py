@@ -118,3 +118,27 @@ class Trace:
         """Every stage of ``environment`` succeeded (and it has some)."""
         stages = [s for s in self.stages if s.environment == environment]
         return bool(stages) and all(s.status is Status.SUCCEEDED for s in stages)
+
+
+@dataclass(frozen=True)
+class ApiKind:
+    """Where a Kubernetes kind lives in the API; ``version`` None: the newest one served."""
+
+    group: str  # "" for the core group
+    version: str | None
+    plural: str
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One way a GitOps object or a workload drifts, before the scan adds its service,
+    environment and links."""
+
+    stage: str
+    kind: str
+    subject: str
+    summary: str
+    desired: str | None = None
+    actual: str | None = None
+    resources: tuple[str, ...] = ()
+    since: datetime | None = None

@@ -5,12 +5,12 @@ The scan lists each resource kind once per cluster (``bot.drift.scan``, the kind
 environment and says what drifts (the rules are in :mod:`bot.drift.rules`). No grace period
 here: every current finding is reported, with ``since`` when the objects record it.
 
-- A configured Argo CD Application, Flux object or workload absent from its cluster's lists is
+- A configured GitOps object (through its tool, :mod:`bot.gitops`) or workload absent from its cluster's lists is
   a finding of kind ``missing`` (also when the cluster does not serve that kind at all).
 - A workload's ReplicaSets and Pods are those of its namespace matching its selector and, when
   they carry ``ownerReferences``, owned by it (Pods: through its ReplicaSets).
 - An environment is either judged whole or :class:`Unchecked`: when its cluster could not be
-  read, or a kind it needs (its own, or the kind of its Flux object's source) failed to list.
+  read, or a kind it needs (its own, or one its GitOps object reads from) failed to list.
 """
 
 from __future__ import annotations
@@ -20,43 +20,23 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot import gitops, kube
 from bot.config import Environment, ServiceMap, Workload
-from bot.drift.rules import (
-    Issue,
-    argocd_issues,
-    argocd_subject,
-    flux_issues,
-    flux_subject,
-    workload_issues,
-)
-from bot.gitops.objects import GitOpsState, read_argocd, read_flux
+from bot.drift.rules import workload_issues
+from bot.errors import KubernetesError, KubernetesNotFound
+from bot.gitops.state import GitOpsState
+from bot.gitops.tool import ObjectRef, observe_listed
+from bot.kube.kinds import VIA_REPLICASETS
+from bot.kube.kinds import kinds_for as kube_kinds_for
+from bot.kube.selectors import selects
 from bot.kube.workloads import read_workload
+from bot.model import Issue
 from bot.timefmt import format_time, parse_time
 
 Obj = dict[str, Any]
 
 # Every kind a scan may list, in listing order (GitOps kinds first: one of them is the probe).
-KINDS = (
-    "Application",
-    "Kustomization",
-    "HelmRelease",
-    "GitRepository",
-    "OCIRepository",
-    "HelmRepository",
-    "HelmChart",
-    "Bucket",
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "Rollout",
-    "ReplicaSet",
-    "Pod",
-)
-# The kinds each Flux object may read its source from.
-FLUX_SOURCES = {
-    "Kustomization": ("GitRepository", "OCIRepository", "Bucket"),
-    "HelmRelease": ("GitRepository", "OCIRepository", "HelmRepository", "HelmChart", "Bucket"),
-}
+KINDS = (*gitops.KINDS, *kube.KINDS)
 
 
 @dataclass(frozen=True)
@@ -78,7 +58,7 @@ class Finding:
     stage: str  # "sync" or "rollout": the continuous stage that drifts
     kind: str  # out-of-sync | degraded | missing | not-ready | stalled | revision-lag |
     #            unavailable | crash-loop | image-pull | image-mismatch
-    subject: str  # what drifts: "Argo CD app argocd/shop-prod", "Deployment shop/shop"
+    subject: str  # what drifts, in its tool's words, or "Deployment shop/shop"
     summary: str  # one line, e.g. "OutOfSync: 2 resources differ from Git"
     desired: str | None = None
     actual: str | None = None
@@ -140,9 +120,7 @@ def kinds_needed(services: ServiceMap) -> dict[str | None, list[str]]:
     needed: dict[str | None, set[str]] = {}
     for service in services.services:
         for env in service.environments:
-            kinds = _own_kinds(env)
-            if env.flux is not None:
-                kinds |= set(FLUX_SOURCES[env.flux.kind])
+            kinds = _kinds(env)
             if kinds:
                 needed.setdefault(env.cluster, set()).update(kinds)
     return {ctx: [k for k in KINDS if k in kinds] for ctx, kinds in needed.items()}
@@ -159,7 +137,7 @@ def find_drift(
     views: dict[str | None, _View] = {}
     for service in services.services:
         for env in service.environments:
-            if not _own_kinds(env):
+            if not _kinds(env):
                 continue
             snapshot = snapshots.get(env.cluster)
             try:
@@ -209,22 +187,16 @@ def running_versions(
     return out
 
 
-def _own_kinds(env: Environment) -> set[str]:
-    """The kinds one environment reads, Flux sources aside (which one is read from the object)."""
-    kinds = {"Application"} if env.argocd is not None else set()
-    if env.flux is not None:
-        kinds.add(env.flux.kind)
+def _kinds(env: Environment) -> set[str]:
+    """The kinds one environment needs listed: its GitOps tool's and its workloads'."""
+    kinds = env.gitops[0].scan_kinds(env.gitops[1]) if env.gitops is not None else set()
     for w in env.workloads:
-        kinds |= {w.kind, "Pod"} | (
-            {"ReplicaSet"} if w.kind in ("Deployment", "Rollout") else set()
-        )
+        kinds |= kube_kinds_for(w.kind)
     return kinds
 
 
-class _Unreadable(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class _Unreadable(KubernetesError):
+    """A kind the environment needs could not be listed: the environment is unchecked."""
 
 
 class _View:
@@ -260,6 +232,13 @@ class _View:
             self._spaced[kind] = grouped
         return self._spaced[kind].get(namespace, [])
 
+    def fetch(self, target: ObjectRef) -> Obj:
+        """The getter a GitOps tool reads through (:func:`bot.gitops.tool.observe_listed`)."""
+        obj = self.get(target.kind, target.namespace, target.name)
+        if obj is None:
+            raise KubernetesNotFound(self.not_found(target.kind))
+        return obj
+
     def not_found(self, kind: str) -> str:
         if kind in self.snapshot.unserved:
             return f"not found: the cluster does not serve {kind}"
@@ -271,67 +250,47 @@ def _judge(
 ) -> tuple[list[Issue], tuple[tuple[str, str], ...]]:
     issues: list[Issue] = []
     state: GitOpsState | None = None
-    if env.argocd is not None:
-        ref = env.argocd
-        app = view.get("Application", ref.namespace, ref.application)
-        subject = argocd_subject(ref.namespace, ref.application)
-        if app is None:
-            issues.append(Issue("sync", "missing", subject, view.not_found("Application")))
+    lister = "GitOps app"
+    if env.gitops is not None:
+        tool, ref = env.gitops
+        try:
+            observed = observe_listed(tool, ref, view.fetch, repo)
+        except _Unreadable:
+            raise
+        except KubernetesNotFound as exc:
+            issues.append(Issue("sync", "missing", tool.subject(ref), exc.message))
         else:
-            state = read_argocd(app, repo)
-            issues += argocd_issues(app, state)
-    elif env.flux is not None:
-        flux = env.flux
-        obj = view.get(flux.kind, flux.namespace, flux.name)
-        if obj is None:
-            subject = flux_subject(flux.kind, flux.namespace, flux.name)
-            issues.append(Issue("sync", "missing", subject, view.not_found(flux.kind)))
-        else:
-            source = _flux_source(view, obj, flux.namespace)
-            state = read_flux(obj, source, repo)
-            issues += flux_issues(obj, source, state)
-    app_images = state.images if state is not None and state.tool == "argocd" else ()
+            if observed.problems:  # a kind its source needs could not be listed
+                raise _Unreadable(observed.problems[0])
+            state = observed.state
+            lister = state.words.noun
+            issues += tool.issues(observed)
+    app_images = state.images if state is not None else ()
     for w in env.workloads:
-        issues += _workload(view, w, app_images)
+        issues += _workload(view, w, app_images, lister)
     return issues, _links(state)
 
 
-def _flux_source(view: _View, obj: Obj, namespace: str) -> Obj | None:
-    spec = obj.get("spec") or {}
-    ref = (
-        spec.get("sourceRef")
-        or ((spec.get("chart") or {}).get("spec") or {}).get("sourceRef")
-        or spec.get("chartRef")
-        or {}
-    )
-    kind = ref.get("kind")
-    if kind not in FLUX_SOURCES.get(str(obj.get("kind")), ()):
-        return None
-    return view.get(
-        kind, ref.get("namespace") or _meta(obj, "namespace") or namespace, ref.get("name") or ""
-    )
-
-
-def _workload(view: _View, w: Workload, app_images: tuple[str, ...]) -> list[Issue]:
+def _workload(view: _View, w: Workload, app_images: tuple[str, ...], lister: str) -> list[Issue]:
     obj = view.get(w.kind, w.namespace, w.name)
     if obj is None:
         return [
             Issue("rollout", "missing", f"{w.kind} {w.namespace}/{w.name}", view.not_found(w.kind))
         ]
     selector = (obj.get("spec") or {}).get("selector") or {}
-    pods = [p for p in view.in_namespace("Pod", w.namespace) if _selects(selector, p)]
+    pods = [p for p in view.in_namespace("Pod", w.namespace) if selects(selector, p)]
     replicasets: list[Obj] = []
-    if w.kind in ("Deployment", "Rollout"):
+    if w.kind in VIA_REPLICASETS:
         replicasets = [
             rs
             for rs in view.in_namespace("ReplicaSet", w.namespace)
-            if _selects(selector, rs) and _owned_by(rs, obj)
+            if selects(selector, rs) and _owned_by(rs, obj)
         ]
         owners = {_meta(rs, "name") for rs in replicasets}
         pods = [p for p in pods if _owned_by_any(p, "ReplicaSet", owners)]
     else:
         pods = [p for p in pods if _owned_by(p, obj)]
-    return workload_issues(obj, read_workload(obj, replicasets, pods), pods, app_images)
+    return workload_issues(obj, read_workload(obj, replicasets, pods), pods, app_images, lister)
 
 
 def _owned_by(child: Obj, owner: Obj) -> bool:
@@ -358,29 +317,6 @@ def _owned_by_any(child: Obj, kind: str, names: set[str]) -> bool:
 def _owner_refs(obj: Obj) -> list[Obj]:
     refs = (obj.get("metadata") or {}).get("ownerReferences") or []
     return [r for r in refs if isinstance(r, dict)]
-
-
-def _selects(selector: Obj, obj: Obj) -> bool:
-    """A label selector (``matchLabels`` and ``matchExpressions``); an empty one selects
-    nothing here (apps/v1 requires one, so empty means unreadable, not "everything")."""
-    match = selector.get("matchLabels") or {}
-    exprs = [e for e in selector.get("matchExpressions") or [] if isinstance(e, dict)]
-    if not match and not exprs:
-        return False
-    labels = (obj.get("metadata") or {}).get("labels") or {}
-    if any(labels.get(k) != v for k, v in match.items()):
-        return False
-    for e in exprs:
-        key, op, values = e.get("key"), e.get("operator"), e.get("values") or []
-        ok = {
-            "In": key in labels and labels[key] in values,
-            "NotIn": key not in labels or labels[key] not in values,
-            "Exists": key in labels,
-            "DoesNotExist": key not in labels,
-        }.get(str(op), False)
-        if not ok:
-            return False
-    return True
 
 
 def _links(state: GitOpsState | None) -> tuple[tuple[str, str], ...]:

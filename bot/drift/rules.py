@@ -1,198 +1,35 @@
 """What counts as drift in one GitOps object or one workload. Pure.
 
-Each rule reads an object already normalised by :mod:`bot.gitops.objects` / :mod:`bot.kube.workloads`
+Each rule reads a workload already normalised by :mod:`bot.kube.workloads`
 (plus the raw object for the times it records) and returns :class:`Issue` values;
 :mod:`bot.drift.findings` adds the service, environment and links. ``summary`` stays the same while
 the drift stays the same (no times, no restart counts: those go in ``actual``).
 
-- Argo CD: ``sync.status`` OutOfSync (the OutOfSync ``status.resources``); health Degraded
-  (kind ``degraded``) or Missing (kind ``missing``), with the resources in that health.
-- Flux (nothing while ``spec.suspend``): ``Stalled=True``; else ``Ready=False`` that is not a
-  fresh reconciliation in progress (kind ``not-ready``); a Kustomization whose applied
-  revision is not its source's artifact revision (kind ``revision-lag``).
+- GitOps objects: each tool judges its own (``issues`` of :mod:`bot.gitops.argocd`, ...).
 - Workloads: available < desired (``unavailable``); pods waiting in ``CrashLoopBackOff``
   (``crash-loop``) or ``ImagePullBackOff`` / ``ErrImagePull`` / ``InvalidImageName``
   (``image-pull``); a pod container whose image is not the pod template's image for that
   container (``image-mismatch``; containers the template does not name, e.g. injected
-  sidecars, are not compared; nor while the rollout is paused or partitioned); for Argo CD,
-  a template image that is not among the app's ``status.summary.images`` (``image-mismatch``).
+  sidecars, are not compared; nor while the rollout is paused or partitioned); for a GitOps
+  app that lists images, a template image that is not among them (``image-mismatch``).
   Pods that finished (e.g. evicted) or are being deleted are left out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.gitops.objects import GitOpsState
-from bot.gitops.revisions import parse_revision
+from bot.gitops.state import count, verb_for
 from bot.kube.workloads import WorkloadState
+from bot.model import Issue
 from bot.timefmt import parse_time
 
 Obj = dict[str, Any]
 
 IMAGE_PULL = frozenset({"ImagePullBackOff", "ErrImagePull", "InvalidImageName"})
 CRASH_LOOP = "CrashLoopBackOff"
-MAX_MESSAGE = 200
-
-
-@dataclass(frozen=True)
-class Issue:
-    """A finding without its service, environment and links."""
-
-    stage: str
-    kind: str
-    subject: str
-    summary: str
-    desired: str | None = None
-    actual: str | None = None
-    resources: tuple[str, ...] = ()
-    since: datetime | None = None
-
-
-# --- GitOps objects --------------------------------------------------------------------------
-
-
-def argocd_subject(namespace: str, name: str) -> str:
-    return f"Argo CD app {namespace}/{name}"
-
-
-def flux_subject(kind: str, namespace: str, name: str) -> str:
-    return f"Flux {kind} {namespace}/{name}"
-
-
-def argocd_issues(app: Obj, state: GitOpsState) -> list[Issue]:
-    subject = argocd_subject(state.namespace or "", state.name)
-    status = _part(app, "status")
-    resources = [r for r in status.get("resources") or [] if isinstance(r, dict)]
-    out: list[Issue] = []
-    if state.in_sync is False:
-        drifting = _resource_ids(r for r in resources if r.get("status") == "OutOfSync")
-        summary = "OutOfSync with Git"
-        if drifting:
-            n = len(drifting)
-            summary = f"OutOfSync: {_count(n, 'resource')} {_verb(n, 'differ')} from Git"
-        failed = state.attempt == "failed"
-        if failed:
-            summary += "; the last sync failed"
-        actual = "live state differs"
-        if state.applied_revision and state.applied_revision != state.desired_revision:
-            actual = f"synced {short(state.applied_revision)}"
-        if failed and state.attempt_message:
-            actual += f"; sync failed: {clip(state.attempt_message)}"
-        running_or_failed = state.attempt in ("running", "failed")
-        out.append(
-            Issue(
-                "sync",
-                "out-of-sync",
-                subject,
-                summary,
-                desired=short(state.desired_revision),
-                actual=actual,
-                resources=drifting,
-                # Drifted no later than the sync that tries to fix it; otherwise unknown.
-                since=state.attempt_started_at if running_or_failed else None,
-            )
-        )
-    health = state.health
-    if health in ("Degraded", "Missing"):
-        words = {"Degraded": "degraded", "Missing": "not in the cluster"}
-        affected = _resource_ids(r for r in resources if _part(r, "health").get("status") == health)
-        summary = f"health {health}"
-        if affected:
-            summary += f": {_count(len(affected), 'resource')} {words[health]}"
-        out.append(
-            Issue(
-                "rollout",  # application health belongs to the rollout stage (DESIGN §4)
-                "degraded" if health == "Degraded" else "missing",
-                subject,
-                summary,
-                desired="Healthy",
-                actual=health,
-                resources=affected,
-                since=parse_time(_part(status, "health").get("lastTransitionTime")),
-            )
-        )
-    return out
-
-
-def flux_issues(obj: Obj, source: Obj | None, state: GitOpsState) -> list[Issue]:
-    """The Flux object and the source it reads (a source that cannot fetch stops delivery)."""
-    if state.suspended:
-        return []  # suspended on purpose: nothing is applied, nothing is expected to be
-    out = [
-        issue
-        for o in (obj, source)
-        if o is not None
-        and not _part(o, "spec").get("suspend")
-        and (issue := _failing(o)) is not None
-    ]
-    artifact = _part(_part(source or {}, "status"), "artifact")
-    latest = str(artifact.get("revision") or "")
-    applied = state.applied_revision
-    if state.kind == "Kustomization" and latest and not same_revision(applied or "", latest):
-        out.append(
-            Issue(
-                "sync",
-                "revision-lag",
-                _flux_subject(obj),
-                "applied revision is not the source's latest",
-                desired=short(latest),
-                actual=short(applied) if applied else "nothing applied",
-                since=parse_time(artifact.get("lastUpdateTime")),  # the source moved on then
-            )
-        )
-    return out
-
-
-def _failing(obj: Obj) -> Issue | None:
-    """``Stalled=True``, or ``Ready=False`` unless a fresh reconciliation is under way
-    (``Reconciling=True`` other than ``ProgressingWithRetry``, a failure being retried): the
-    same rule as :func:`bot.gitops.objects.read_flux`'s failed attempt."""
-    conditions = {
-        c.get("type"): c
-        for c in _part(obj, "status").get("conditions") or []
-        if isinstance(c, dict)
-    }
-    stalled = conditions.get("Stalled") or {}
-    ready = conditions.get("Ready") or {}
-    reconciling = conditions.get("Reconciling") or {}
-    fresh = (
-        reconciling.get("status") == "True" and reconciling.get("reason") != "ProgressingWithRetry"
-    )
-    if stalled.get("status") == "True":
-        cond, word, kind = stalled, "Stalled", "stalled"
-    elif ready.get("status") == "False" and not fresh:
-        cond, word, kind = ready, "Ready=False", "not-ready"
-    else:
-        return None
-    reason = cond.get("reason")
-    return Issue(
-        "rollout" if reason == "HealthCheckFailed" else "sync",  # health is the rollout's
-        kind,
-        _flux_subject(obj),
-        f"{word}: {reason}" if reason else word,
-        desired="Ready",
-        actual=clip(cond["message"]) if cond.get("message") else reason,
-        since=parse_time(cond.get("lastTransitionTime")),
-    )
-
-
-def _flux_subject(obj: Obj) -> str:
-    meta = _part(obj, "metadata")
-    return flux_subject(
-        str(obj.get("kind") or ""), str(meta.get("namespace") or ""), str(meta.get("name") or "")
-    )
-
-
-def same_revision(a: str, b: str) -> bool:
-    """Two Flux revisions name the same thing (old and new formats alike)."""
-    ra, rb = parse_revision(a), parse_revision(b)
-    if ra.digest and rb.digest:
-        return ra.digest == rb.digest
-    return a.strip() == b.strip()
 
 
 # --- workloads -------------------------------------------------------------------------------
@@ -216,10 +53,15 @@ def _rolling(ws: WorkloadState) -> bool:
 
 
 def workload_issues(
-    obj: Obj, ws: WorkloadState, pods: list[Obj], app_images: tuple[str, ...] = ()
+    obj: Obj,
+    ws: WorkloadState,
+    pods: list[Obj],
+    app_images: tuple[str, ...] = (),
+    lister: str = "GitOps app",
 ) -> list[Issue]:
-    """``pods``: the workload's own pods (old and new); ``app_images``: Argo CD's
-    ``summary.images`` for the environment's app (empty: not compared)."""
+    """``pods``: the workload's own pods (old and new); ``app_images``: the images the
+    environment's GitOps app lists (Argo CD's ``summary.images``; empty: not compared), as
+    ``lister`` (e.g. "Argo CD app") names it."""
     subject = ws.display_name
     out: list[Issue] = []
     pods = [p for p in pods if _live(p)]
@@ -232,7 +74,7 @@ def workload_issues(
                 "rollout",
                 "unavailable",
                 subject,
-                f"{ws.available} of {_count(ws.desired, 'replica')} available",
+                f"{ws.available} of {count(ws.desired, 'replica')} available",
                 desired=f"{ws.desired} available",
                 actual=f"{ws.available} available",
                 since=_available_false_since(obj),
@@ -246,9 +88,9 @@ def workload_issues(
                 "rollout",
                 "crash-loop",
                 subject,
-                f"{_count(len(crashing), 'pod')} in CrashLoopBackOff",
+                f"{count(len(crashing), 'pod')} in CrashLoopBackOff",
                 desired="running",
-                actual=f"CrashLoopBackOff, {_count(restarts, 'restart')}",
+                actual=f"CrashLoopBackOff, {count(restarts, 'restart')}",
                 resources=_names(p for p, _ in crashing),
                 since=_not_ready_since(p for p, _ in crashing),
             )
@@ -262,7 +104,7 @@ def workload_issues(
                 "rollout",
                 "image-pull",
                 subject,
-                f"{_count(n, 'pod')} cannot pull {'its' if n == 1 else 'their'} image",
+                f"{count(n, 'pod')} cannot pull {'its' if n == 1 else 'their'} image",
                 desired=", ".join(images) or None,
                 actual=", ".join(reasons),
                 resources=_names(p for p, _ in pulling),
@@ -277,7 +119,7 @@ def workload_issues(
                 "rollout",
                 "image-mismatch",
                 subject,
-                f"{_count(len(odd), 'pod')} {_verb(len(odd), 'run')} an image not in the pod "
+                f"{count(len(odd), 'pod')} {verb_for(len(odd), 'run')} an image not in the pod "
                 "template",
                 desired=", ".join(sorted(set(template.values()))),
                 actual=", ".join(sorted({image for _, running in odd for image in running})),
@@ -292,7 +134,7 @@ def workload_issues(
                 "rollout",
                 "image-mismatch",
                 subject,
-                "runs an image the Argo CD app does not list",
+                f"runs an image the {lister} does not list",
                 desired=", ".join(sorted(wanted or app_images)),
                 actual=", ".join(sorted(unlisted)),
             )
@@ -399,36 +241,6 @@ def _available_false_since(obj: Obj) -> datetime | None:
 
 
 # --- wording ---------------------------------------------------------------------------------
-
-
-def short(revision: str | None) -> str | None:
-    """7 hex of a commit, a chart version, or 12 hex of a digest."""
-    return parse_revision(revision).short if revision else None
-
-
-def clip(text: str, limit: int = MAX_MESSAGE) -> str:
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def _verb(n: int, verb: str) -> str:
-    return f"{verb}s" if n == 1 else verb
-
-
-def _resource_ids(resources: Iterable[Obj]) -> tuple[str, ...]:
-    """ "Kind namespace/name" (cluster-scoped: "Kind name"), sorted."""
-    return tuple(
-        sorted(
-            f"{r.get('kind')} {r['namespace']}/{r.get('name')}"
-            if r.get("namespace")
-            else f"{r.get('kind')} {r.get('name')}"
-            for r in resources
-        )
-    )
 
 
 def _names(objs: Iterable[Obj]) -> tuple[str, ...]:

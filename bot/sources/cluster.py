@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import re
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -23,40 +24,16 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from bot.errors import KubernetesError
+from bot.errors import KubernetesError, KubernetesNotFound
+from bot.model import ApiKind
 from bot.sources.network import network_reason
 
 TIMEOUT = (3.0, 10.0)  # connect, read seconds per request
 
-# Where each workload kind lives in the API.
-WORKLOADS: dict[str, tuple[str, str, str]] = {
-    "Deployment": ("apps", "v1", "deployments"),
-    "StatefulSet": ("apps", "v1", "statefulsets"),
-    "DaemonSet": ("apps", "v1", "daemonsets"),
-    "Rollout": ("argoproj.io", "v1alpha1", "rollouts"),
-}
-GITOPS: dict[str, tuple[str, str]] = {
-    "Application": ("argoproj.io", "applications"),
-    "Kustomization": ("kustomize.toolkit.fluxcd.io", "kustomizations"),
-    "HelmRelease": ("helm.toolkit.fluxcd.io", "helmreleases"),
-    "GitRepository": ("source.toolkit.fluxcd.io", "gitrepositories"),
-    "OCIRepository": ("source.toolkit.fluxcd.io", "ocirepositories"),
-    "HelmRepository": ("source.toolkit.fluxcd.io", "helmrepositories"),
-    "HelmChart": ("source.toolkit.fluxcd.io", "helmcharts"),
-    "Bucket": ("source.toolkit.fluxcd.io", "buckets"),
-}
-# Kinds a drift scan lists across all namespaces: group, version (None = the newest served
-# one, found by discovery), plural.
-LISTABLE: dict[str, tuple[str, str | None, str]] = {
-    **{kind: (group, None, plural) for kind, (group, plural) in GITOPS.items()},
-    **WORKLOADS,
-    "ReplicaSet": ("apps", "v1", "replicasets"),
-    "Pod": ("", "v1", "pods"),
-}
 PAGE_SIZE = 500
 
 
-class NotFound(KubernetesError):
+class NotFound(KubernetesNotFound):
     """The object does not exist (the cluster itself answered)."""
 
 
@@ -68,10 +45,16 @@ class ClusterClient:
     """Read-only access to one cluster."""
 
     def __init__(
-        self, label: str, api: k8s.ApiClient, pool: ThreadPoolExecutor, source: str | None = None
+        self,
+        label: str,
+        api: k8s.ApiClient,
+        pool: ThreadPoolExecutor,
+        source: str | None = None,
+        kinds: Mapping[str, ApiKind] | None = None,
     ) -> None:
         self.label = label
         self.api = api
+        self.kinds: Mapping[str, ApiKind] = kinds or {}  # what it may read: kind -> where
         # Where its address and credentials come from, for errors: "kubeconfig context 'prod'".
         self.source = source or f"kubeconfig context '{label}'"
         self._pool = pool
@@ -93,10 +76,12 @@ class ClusterClient:
         body = await self._call(path, query, what)
         return list(body.get("items") or [])
 
-    async def workload(self, kind: str, namespace: str, name: str) -> dict[str, Any]:
-        group, version, plural = WORKLOADS[kind]
+    async def get_object(self, kind: str, namespace: str, name: str) -> dict[str, Any]:
+        """One object of a known kind, at its version or the newest its group serves."""
+        api = self._api_kind(kind)
+        version = api.version or await self.preferred_version(api.group, kind)
         return await self.get(
-            _path(group, version, plural, namespace, name), f"{kind} {namespace}/{name}"
+            _path(api.group, version, api.plural, namespace, name), f"{kind} {namespace}/{name}"
         )
 
     async def replicasets(self, namespace: str, selector: str) -> list[dict[str, Any]]:
@@ -109,24 +94,15 @@ class ClusterClient:
             _path("", "v1", "pods", namespace), f"Pods in {namespace}", selector
         )
 
-    async def gitops_object(
-        self, kind: str, namespace: str, name: str, version: str | None = None
-    ) -> dict[str, Any]:
-        """A GitOps object, read at the newest API version the cluster serves for it."""
-        group, plural = GITOPS[kind]
-        version = version or await self.preferred_version(group, kind)
-        return await self.get(
-            _path(group, version, plural, namespace, name), f"{kind} {namespace}/{name}"
-        )
-
     async def list_kind(self, kind: str, page_size: int = PAGE_SIZE) -> list[dict[str, Any]]:
         """Every object of one kind in all namespaces, ``page_size`` per request (``limit`` /
         ``continue``). A GitOps kind is listed at the newest version of its group that serves
         it (a group's kinds may move to a new version at different times). Items carry
         ``apiVersion`` and ``kind`` (a built-in list leaves them out). A kind the cluster does
         not serve (CRD not installed) raises :class:`NotFound`."""
-        group, version, plural = LISTABLE[kind]
-        versions = [version] if version else await self.served_versions(group, kind)
+        api = self._api_kind(kind)
+        group, plural = api.group, api.plural
+        versions = [api.version] if api.version else await self.served_versions(group, kind)
         *newer, oldest = versions
         for v in newer:
             with contextlib.suppress(NotFound):
@@ -167,6 +143,12 @@ class ClusterClient:
                 f"cluster '{self.label}' does not serve {group} (is the {kind} CRD installed?)"
             )
         return list(versions)
+
+    def _api_kind(self, kind: str) -> ApiKind:
+        try:
+            return self.kinds[kind]
+        except KeyError:
+            raise KubernetesError(f"shiptrace does not read {kind} objects") from None
 
     # -- transport -----------------------------------------------------------------------
     async def _call(self, path: str, query: dict[str, str], what: str) -> dict[str, Any]:
@@ -222,8 +204,14 @@ class ClusterClient:
 class Clusters:
     """One :class:`ClusterClient` per kubeconfig context, created on first use."""
 
-    def __init__(self, kubeconfig: str | None = None, concurrency: int = 8) -> None:
+    def __init__(
+        self,
+        kubeconfig: str | None = None,
+        concurrency: int = 8,
+        kinds: Mapping[str, ApiKind] | None = None,
+    ) -> None:
         self.kubeconfig = kubeconfig or os.environ.get("KUBECONFIG") or None
+        self.kinds: Mapping[str, ApiKind] = kinds or {}  # the kinds the bot reads
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="kube")
         self._clients: dict[str | None, ClusterClient] = {}
 
@@ -238,7 +226,7 @@ class Clusters:
                 else "the kubeconfig's current context"
             )
             self._clients[context] = ClusterClient(
-                context or "current", self._api_client(context), self._pool, source
+                context or "current", self._api_client(context), self._pool, source, self.kinds
             )
         return self._clients[context]
 

@@ -27,11 +27,15 @@ from typing import Any
 
 from bot.config import Environment, Service
 from bot.errors import GitHubError, KubernetesError
-from bot.gitops.objects import GitOpsState, read_argocd, read_flux
+from bot.gitops import TRAILERS
+from bot.gitops.state import GitOpsState
+from bot.gitops.tool import ObjectRef, observe
+from bot.kube.kinds import VIA_REPLICASETS
+from bot.kube.selectors import selector_string
 from bot.kube.tags import parse_image
 from bot.kube.workloads import WorkloadState, read_workload
 from bot.model import Change, ChangeState, Item, SourceProblem, Stage, Status
-from bot.sources.cluster import ClusterClient, Clusters, NotFound, selector_string
+from bot.sources.cluster import ClusterClient, Clusters, NotFound
 from bot.sources.github import GitHubClient
 from bot.store import Store
 from bot.timefmt import format_time, parse_time
@@ -44,9 +48,12 @@ from bot.trace.stages import (
     unknown_env_stages,
 )
 
-_TRAILER = re.compile(r"^Argocd-reference-commit-sha:\s*([0-9a-fA-F]{7,40})\s*$", re.MULTILINE)
+# Trailers naming the app commit a config commit promotes ("<Trailer>: <sha>").
+_TRAILER = re.compile(
+    rf"^(?:{'|'.join(map(re.escape, TRAILERS))}):\s*([0-9a-fA-F]{{7,40}})\s*$", re.MULTILINE
+)
 MAX_PROMOTE_CANDIDATES = 20
-MAX_HISTORY_CHECKS = 10  # Argo CD keeps 10 history entries by default
+MAX_HISTORY_CHECKS = 10  # GitOps tools keep about 10 history entries by default
 
 
 @dataclass
@@ -113,7 +120,7 @@ async def environment_stages(ctx: EnvContext) -> list[Stage]:
 
 
 async def _environment(ctx: EnvContext, env: Environment) -> list[Stage]:
-    has_sync = env.argocd is not None or env.flux is not None
+    has_sync = env.gitops is not None
     change = ctx.change
     if change.state is ChangeState.CLOSED:
         return skipped_env_stages(env.name, has_sync, False, "closed without merging")
@@ -154,47 +161,19 @@ async def _environment(ctx: EnvContext, env: Environment) -> list[Stage]:
 async def _gitops_state(
     ctx: EnvContext, cluster: ClusterClient, env: Environment
 ) -> GitOpsState | None:
-    if env.argocd is not None:
-        app = await cluster.gitops_object(
-            "Application", env.argocd.namespace, env.argocd.application
-        )
-        return read_argocd(app, ctx.service.repo)
-    if env.flux is not None:
-        obj = await cluster.gitops_object(env.flux.kind, env.flux.namespace, env.flux.name)
-        source = await _flux_source(ctx, cluster, obj, env)
-        return read_flux(obj, source, ctx.service.repo)
-    return None
+    """The environment's GitOps object read by its tool; a related object (a Flux source)
+    that cannot be read leaves what it decides unknown and is an ``errors`` entry."""
+    if env.gitops is None:
+        return None
+    tool, ref = env.gitops
 
+    async def get(target: ObjectRef) -> dict[str, Any]:
+        return await cluster.get_object(target.kind, target.namespace, target.name)
 
-async def _flux_source(
-    ctx: EnvContext, cluster: ClusterClient, obj: dict[str, Any], env: Environment
-) -> dict[str, Any] | None:
-    """The Flux object's source, or None when it is missing or cannot be read (then the
-    sync cannot be judged: it goes unknown, and a read failure is an ``errors`` entry)."""
-    namespace = env.flux.namespace if env.flux is not None else ""
-    spec = obj.get("spec") or {}
-    ref = (
-        spec.get("sourceRef")
-        or ((spec.get("chart") or {}).get("spec") or {}).get("sourceRef")
-        or spec.get("chartRef")
-    )
-    if not ref or ref.get("kind") not in (
-        "GitRepository",
-        "OCIRepository",
-        "HelmRepository",
-        "Bucket",
-        "HelmChart",
-    ):
-        return None
-    try:
-        return await cluster.gitops_object(
-            ref["kind"], ref.get("namespace") or namespace, ref["name"]
-        )
-    except NotFound:
-        return None
-    except KubernetesError as exc:
-        ctx.problem("kubernetes", exc.message, env.name)
-        return None
+    observed = await observe(tool, ref, get, ctx.service.repo)
+    for message in observed.problems:
+        ctx.problem("kubernetes", message, env.name)
+    return observed.state
 
 
 @dataclass
@@ -213,13 +192,12 @@ async def _workload(cluster: ClusterClient, w: Any) -> ReadWorkload:
     """One workload with its ReplicaSets and Pods; a read failure makes only this item
     unknown (the GitOps object of the environment may still be readable)."""
     try:
-        obj = await cluster.workload(w.kind, w.namespace, w.name)
-        labels = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-        selector = selector_string(labels) if labels else None
+        obj = await cluster.get_object(w.kind, w.namespace, w.name)
+        selector = selector_string((obj.get("spec") or {}).get("selector") or {})
         replicasets: list[dict[str, Any]] = []
         pods: list[dict[str, Any]] = []
         if selector:
-            if w.kind in ("Deployment", "Rollout"):
+            if w.kind in VIA_REPLICASETS:
                 replicasets, pods = await asyncio.gather(
                     cluster.replicasets(w.namespace, selector),
                     cluster.pods(w.namespace, selector),
@@ -412,6 +390,7 @@ async def _rollout(
         env.name,
         pairs,
         app_health=state.health if state is not None else None,
+        health_by=state.words.reporter if state is not None else "the GitOps tool",
         note=notes[0] if notes else None,
     )
     return _started_or_first_seen(ctx, stage)

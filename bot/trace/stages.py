@@ -1,18 +1,18 @@
 """The per-environment stages: ``sync`` and ``rollout`` (continuous), and the fillers. Pure.
 
-The caller reads the GitOps object and the workloads (:mod:`bot.gitops.objects`,
-:mod:`bot.kube.workloads`), decides *contains* with the compare API and passes the answers in:
+The caller reads the GitOps object and the workloads (through its tool in
+:mod:`bot.gitops`, and :mod:`bot.kube.workloads`), decides *contains* with the compare API and passes the answers in:
 ``True`` / ``False``, or ``None`` when the check was not possible.
 
 ``sync`` — is a revision that contains the change applied? First match wins:
 
 1. the applied revision contains it:
-   - the tool reports OutOfSync (``GitOpsState.in_sync`` False: Argo ``sync.status``; Flux
-     ``Ready=False`` on that same revision) -> ``drifted`` — unless a sync of a newer revision is running, which explains
-     it. Argo health plays no part (Healthy + OutOfSync is still drifted);
+   - the tool reports the applied revision no longer holds (``GitOpsState.in_sync`` False,
+     said in the tool's words) -> ``drifted`` — unless a sync of a newer revision is running,
+     which explains it. App health plays no part (Healthy + OutOfSync is still drifted);
    - else ``succeeded`` (the applied revision only ever comes from a successful operation /
      ``Ready=True``); a later failing or running attempt is mentioned in the detail;
-2. an operation on a revision containing it is running (Flux: reconciling it) -> ``running``;
+2. an operation on a revision containing it is running (or reconciling it) -> ``running``;
 3. the last attempt on a revision containing it failed -> ``failed``, naming the error (also
    in ``Stage.failure``, for the stages waiting on it);
 4. the applied revision does not contain it but an earlier synced one did (``rolled_back_from``,
@@ -21,7 +21,7 @@ The caller reads the GitOps object and the workloads (:mod:`bot.gitops.objects`,
    what is applied and what the tool is doing;
 6. otherwise (the contains check was impossible) -> ``unknown`` with the reason.
 
-A suspended Flux object (``spec.suspend``) reconciles nothing: a running attempt does not
+A suspended GitOps object (``GitOpsState.suspended``) reconciles nothing: a running attempt does not
 count (rule 2 does not apply), and every detail says "suspended".
 
 ``started_at`` (not for pending / unknown) is the operation's start when that operation's
@@ -30,7 +30,7 @@ succeeded, the attempt's end when failed, else None.
 
 ``rollout`` — one item per workload (:func:`rollout_item`), the stage takes the worst item
 (failed > unknown > running > pending > succeeded); a workload scaled to 0 says "scaled to 0".
-Argo CD health is passed separately as ``app_health`` and only counts once the workloads run
+The app's health, where the tool reports one, is passed as ``app_health`` and only counts once the workloads run
 the change (pending / unknown items are about another version): ``Degraded`` -> failed,
 ``Progressing`` -> running, ``Suspended`` -> running ("suspended"); ``Healthy``, ``Missing``,
 ``Unknown`` change nothing.
@@ -49,8 +49,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from bot.gitops.objects import GitOpsState
-from bot.gitops.revisions import parse_revision
+from bot.gitops.state import GitOpsState, show_revision
 from bot.kube.workloads import WAITING_FOR_CONTROLLER, WorkloadState, rollout_progress
 from bot.model import Item, Stage, Status, worst
 from bot.timefmt import format_time
@@ -74,12 +73,11 @@ def sync_stage(
 
     ``rolled_back_from`` is a commit the tool synced earlier that contains the change (None
     when its history has none, or was not looked at)."""
-    label = tool_label(state)
-    argo = state.tool == "argocd"
-    done, doing = ("synced", "syncing") if argo else ("applied", "reconciling")
-    applied = _show(state.applied_commit, state.applied_revision)
-    attempted = _show(state.attempted_commit, state.attempted_revision)
-    desired = _show(state.desired_commit, state.desired_revision)
+    words = state.words
+    label, done, doing = words.label, words.done, words.doing
+    applied = show_revision(state.applied_commit, state.applied_revision)
+    attempted = show_revision(state.attempted_commit, state.attempted_revision)
+    desired = show_revision(state.desired_commit, state.desired_revision)
     message = state.attempt_message or state.ready_reason or "no message"
     newer_attempt = state.attempted_revision not in (None, state.applied_revision)
     running = state.attempt == "running" and not state.suspended  # suspended: nothing runs
@@ -101,20 +99,19 @@ def sync_stage(
     if applied_contains is True:
         head = f"{label} {done} {applied} (contains {short_sha})"
         if state.in_sync is False and not syncing_other:
-            return stage(Status.DRIFTED, f"{head} but {_drift_reason(state, desired)}")
+            return stage(Status.DRIFTED, f"{head} but {words.not_holding}")
         notes = []
         if syncing_other:
             notes.append(f"now {doing} {attempted}")
         elif state.attempt == "failed":
-            what = attempted if newer_attempt else f"the last {'sync' if argo else 'reconcile'}"
+            what = attempted if newer_attempt else f"the last {words.run}"
             notes.append(f"{what} failed: {message}")
         return stage(Status.SUCCEEDED, _join(head, notes), state.applied_at)
 
     if attempted_contains is True and running:
         return stage(Status.RUNNING, f"{label} {doing} {attempted} (contains {short_sha})")
     if attempted_contains is True and state.attempt == "failed":
-        verb = "sync" if argo else "apply"
-        detail = f"{label} failed to {verb} {attempted} (contains {short_sha}): {message}"
+        detail = f"{label} failed to {words.verb} {attempted} (contains {short_sha}): {message}"
         return stage(Status.FAILED, detail, state.attempt_finished_at, failure=message)
 
     nothing_applied = state.applied_commit is None and state.applied_revision is None
@@ -123,7 +120,7 @@ def sync_stage(
         if rolled_back:
             at = format_time(state.applied_at)
             head = f"rolled back to {applied}{f' at {at}' if at else ''}; {label} had {done} "
-            head += f"{_show(rolled_back_from, None)} (contains {short_sha})"
+            head += f"{show_revision(rolled_back_from, None)} (contains {short_sha})"
         elif nothing_applied:
             head = f"{label} has {done} nothing yet"
         else:
@@ -146,35 +143,6 @@ def sync_stage(
     else:
         why = f"{label} {done} {applied}, but whether it contains {short_sha} could not be checked"
     return stage(Status.UNKNOWN, why)
-
-
-def tool_label(state: GitOpsState) -> str:
-    """How details name the object: Argo CD app shop-prod, Flux Kustomization flux-system/shop."""
-    if state.tool == "argocd":
-        return f"Argo CD app {state.name}"
-    where = f"{state.namespace}/{state.name}" if state.namespace else state.name
-    return f"Flux {state.kind} {where}"
-
-
-def _drift_reason(state: GitOpsState, desired: str) -> str:
-    if state.tool != "argocd":
-        return f"is not Ready: {state.ready_message or state.ready_reason or 'no message'}"
-    parts = []
-    if state.out_of_sync:
-        shown = ", ".join(state.out_of_sync[:3])
-        more = len(state.out_of_sync) - 3
-        parts.append(f"{shown}{f' +{more} more' if more > 0 else ''} differ")
-    if state.desired_revision and state.desired_revision != state.applied_revision:
-        parts.append(f"{desired} is not synced yet")
-    return "reports OutOfSync" + (f": {'; '.join(parts)}" if parts else "")
-
-
-def _show(commit: str | None, raw: str | None) -> str:
-    if commit:
-        return commit[:7]
-    if raw:
-        return parse_revision(raw).short
-    return "an unknown revision"
 
 
 def _join(head: str, notes: list[str]) -> str:
@@ -229,6 +197,7 @@ def rollout_stage(
     items_and_states: list[tuple[Item, WorkloadState | None]],
     *,
     app_health: str | None = None,
+    health_by: str = "the GitOps tool",
     note: str | None = None,
     first_seen: datetime | None = None,
     url: str | None = None,
@@ -236,7 +205,8 @@ def rollout_stage(
     """The ``rollout`` stage of one environment from its workload items.
 
     A state may be None for a workload that could not be read (the item says why).
-    ``app_health`` is the Argo CD app's ``health.status`` (None for Flux / no GitOps object).
+    ``app_health`` is the GitOps app's health as ``health_by`` reports it (Argo CD's
+    ``health.status``; None when the tool reports none).
     ``note`` is appended to the detail, e.g. "following the synced revision: tag 'latest'
     names no commit". ``started_at`` (running / succeeded / failed only) is the earliest new
     ReplicaSet creation among workloads running the change, else ``first_seen``;
@@ -258,11 +228,11 @@ def rollout_stage(
         detail = f"{detail} ({lead.name})"
     if status in (Status.SUCCEEDED, Status.RUNNING):
         if app_health == "Degraded":
-            status, detail = Status.FAILED, f"Argo CD reports the app Degraded; {detail}"
+            status, detail = Status.FAILED, f"{health_by} reports the app Degraded; {detail}"
         elif app_health == "Suspended" and status is Status.SUCCEEDED:
             status, detail = Status.RUNNING, "suspended"
         elif app_health == "Progressing" and status is Status.SUCCEEDED:
-            status, detail = Status.RUNNING, f"Argo CD reports the app Progressing; {detail}"
+            status, detail = Status.RUNNING, f"{health_by} reports the app Progressing; {detail}"
 
     moving = (Status.RUNNING, Status.SUCCEEDED, Status.FAILED)
     live = [s for i, s in items_and_states if s is not None and i.status in moving]

@@ -12,6 +12,7 @@ import yaml
 
 from bot.config import parse_service_map
 from bot.drift.scan import scan
+from bot.engine import CLUSTER_KINDS
 from bot.sandbox.kube import DEFAULT_CRDS, KubeEmulator, write_kubeconfig
 from bot.sources.cluster import Clusters, NotFound
 from tests.scenarios import kubeobjs as k
@@ -72,7 +73,9 @@ def healthy(clusters: dict[str, KubeEmulator]) -> None:
 
 
 async def run_scan(services: Any = SERVICES) -> tuple[list[Any], list[Any]]:
-    clusters = Clusters()  # KUBECONFIG from the fixture; a fresh client as each run would have
+    clusters = Clusters(
+        kinds=CLUSTER_KINDS
+    )  # KUBECONFIG from the fixture; a fresh client as each run would have
     try:
         return await scan(clusters, services)
     finally:
@@ -168,7 +171,7 @@ async def test_list_kind_pages_through_every_namespace(clusters: dict[str, KubeE
     emu = clusters["prod"]
     seed_fleet(clusters, 3)  # 9 pods in 3 namespaces
     emu.clear_log()
-    c = Clusters()
+    c = Clusters(kinds=CLUSTER_KINDS)
     try:
         pods = await c.client("prod").list_kind("Pod", page_size=4)
         with pytest.raises(NotFound):
@@ -208,7 +211,7 @@ async def test_a_flux_kind_is_listed_at_the_newest_version_that_serves_it(
                 "spec": {"url": "oci://ghcr.io/acme/manifests/shop", "interval": "1m"},
             }
         )
-        c = Clusters()
+        c = Clusters(kinds=CLUSTER_KINDS)
         try:
             repos = await c.client("mixed").list_kind("OCIRepository")
         finally:

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.gitops.objects import GitOpsState, read_flux
+from bot.gitops.flux import read_flux
+from bot.gitops.state import GitOpsState
 from bot.kube.workloads import WAITING_FOR_CONTROLLER, WorkloadState, read_workload
 from bot.model import Item, Stage, Status
 from bot.sandbox import REFERENCE
@@ -594,7 +595,9 @@ def test_rollout_stage(
     start: datetime | None,
     end: datetime | None,
 ) -> None:
-    stage = rollout_stage("production", pairs, app_health=health, first_seen=SEEN)
+    stage = rollout_stage(
+        "production", pairs, app_health=health, health_by="Argo CD", first_seen=SEEN
+    )
     assert (stage.id, stage.environment, stage.status, stage.detail) == (
         "rollout",
         "production",

@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.gitops.objects import GitOpsState, read_argocd, read_flux, repo_slug, same_repo
+from bot.gitops.argocd import read_argocd
+from bot.gitops.flux import read_flux
+from bot.gitops.state import GitOpsState, repo_slug, same_repo
 from bot.sandbox import REFERENCE
 
 EXAMPLES = REFERENCE / "examples"
