@@ -1,11 +1,11 @@
-"""The CI stage rules, table-driven."""
+"""The GitHub CI stage rules, table-driven."""
 
 from typing import Any
 
 import pytest
 
 from bot.model import Status
-from bot.trace.ci import CIObservation, FailedJob, ci_stage, failed_job, word_status
+from bot.stages.github_ci_rules import CIObservation, FailedJob, ci_stage, failed_job, word_status
 
 SHA = "3f2c1ab9" * 5
 

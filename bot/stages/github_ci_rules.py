@@ -1,5 +1,8 @@
 """The ``ci`` stage from what GitHub reports for one commit. Pure.
 
+Kept apart from :mod:`bot.stages.github_ci` (which reads it) so the rules import nothing that
+talks to the network, and are tested as a table.
+
 The rules, in order (also in README "How each stage is decided"):
 
 1. any failure / timed_out / cancelled / action_required / startup_failure  -> failed
