@@ -1,1 +1,2 @@
-"""Renderings of a trace: JSON (the public contract), terminal text and Block Kit. Pure."""
+"""Renderings of a trace: JSON (the public contract), terminal text, Block Kit and the timeline
+page (HTML with inline SVG: `timeline` lays it out, `html` draws it). Pure."""
