@@ -76,6 +76,10 @@ class Item:
     status: Status
     conclusion: str | None = None
     url: str | None = None
+    # The item's own times (a check run's, a job's, a workload's), when its source says them;
+    # trace export makes a child span of an item only when both are known. Not in the JSON.
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Trace export: a trace as OpenTelemetry spans (``spans``, pure) and their export (``otlp``)."""
