@@ -46,7 +46,7 @@ from bot.scheduler import IntervalJob, Job, StartJob, build_scheduler
 from bot.sources.lease import LeaseClient
 from bot.timefmt import Clock, utcnow
 from handlers import gate
-from handlers.deps import Deps
+from handlers.deps import Deps, DigestDeps, DriftDeps, FollowDeps, TraceDeps
 from handlers.jobs.digest import DigestJob
 from handlers.jobs.drift import DriftJob
 from handlers.jobs.follow import FollowJob
@@ -152,25 +152,28 @@ async def running(
     async with open_engine(settings, services, clock) as engine:
         engine.store.wait_for_locks(STORE_LOCK_WAIT)
         incidents, deliveries = Incidents(engine.store), Deliveries(engine.store)
+        follows = Follows(engine.store)
+        digests = DigestBuilder(
+            engine.github, engine.tracer, services, deliveries, incidents, clock
+        )
         deps = Deps(
-            tracer=engine.tracer,
-            services=services,
-            follows=Follows(engine.store),
-            incidents=incidents,
-            deliveries=deliveries,
-            digests=DigestBuilder(
-                engine.github, engine.tracer, services, deliveries, incidents, clock
+            trace=TraceDeps(tracer=engine.tracer, services=services, web=engine.web),
+            follow=FollowDeps(
+                follows=follows,
+                clock=clock,
+                interval=timedelta(seconds=settings.shiptrace_follow_interval),
+                longest=timedelta(hours=settings.shiptrace_follow_max_hours),
             ),
-            web=engine.web,
-            clock=clock,
-            follow_interval=timedelta(seconds=settings.shiptrace_follow_interval),
-            follow_max=timedelta(hours=settings.shiptrace_follow_max_hours),
+            drift=DriftDeps(
+                services=services, incidents=incidents, deliveries=deliveries, clock=clock
+            ),
+            digest=DigestDeps(builder=digests, deliveries=deliveries, clock=clock),
             reply_origins=gate.reply_origins(settings.slack_api_url),
         )
         app = build_app(settings, deps, client)
-        follow_job = FollowJob(deps, client)
+        follow_job = FollowJob(deps.trace, deps.follow, client)
         drift_job = DriftJob(
-            deps,
+            deps.drift,
             client,
             scanner=lambda: scan_all(engine.clusters, services),
             grace=timedelta(seconds=settings.shiptrace_drift_grace),
@@ -178,7 +181,7 @@ async def running(
         )
         digest_job = DigestJob(
             client,
-            deps.digests,
+            digests,
             deliveries,
             [c for c, channel in services.slack.channels.items() if channel.digest],
             services.slack.digest,

@@ -11,10 +11,10 @@ from handlers.deps import Deps
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    """Attach every listener; each receives ``deps`` instead of reaching for globals."""
+    """Attach every listener; each receives the groups of ``deps`` it uses, not globals."""
     gate.register(app, deps.reply_origins)  # first: nothing runs for a request it refuses
-    where.register(app, deps)
-    refresh.register(app, deps)
-    share.register(app, deps)
-    follow.register(app, deps)
+    where.register(app, deps.where)
+    refresh.register(app, deps.trace, deps.follow)
+    share.register(app, deps.trace)
+    follow.register(app, deps.trace, deps.follow)
     errors.register(app)

@@ -1,13 +1,20 @@
-"""Turning a reference into a trace, and a trace or a problem into a Slack message."""
+"""Turning a reference into a trace, and a trace or a problem into a Slack message.
+
+A reference is parsed and its channel's permission checked once, by :func:`check`, with no
+GitHub request; the :class:`Checked` value it returns is what the ack answers and what
+:func:`trace_checked` traces. ``/where`` and every button go through the same two steps.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
+from datetime import timedelta
 
 from slack_bolt.async_app import AsyncRespond
 
-from bot.access import Refused, policy_for
+from bot.access import ChannelPolicy, Refused, policy_for
 from bot.errors import (
     BadInput,
     ChangeNotFound,
@@ -20,6 +27,7 @@ from bot.errors import (
 )
 from bot.follow.store import Follow, FollowState
 from bot.model import Trace
+from bot.refs import Ref
 from bot.render.blocks import (
     ACTION_FOLLOW,
     ACTION_REFRESH,
@@ -28,22 +36,48 @@ from bot.render.blocks import (
     problem_message,
     refusal_message,
     trace_message,
-    usage_message,
 )
 from handlers.clicks import Click
-from handlers.deps import Deps
+from handlers.commands.subcommands import usage
+from handlers.deps import TraceDeps
 
 
-async def trace_for(deps: Deps, ref_text: str, channel_id: str) -> Trace:
-    """Trace ``ref_text`` as asked from ``channel_id``; raises the project's errors."""
-    ref = await deps.web.parse(ref_text)
+@dataclass(frozen=True)
+class Checked:
+    """A reference as parsed, which its channel may trace."""
+
+    ref: Ref
+    policy: ChannelPolicy
+    host_checked: bool  # False: a link that came before GitHub's web host was known
+
+
+def check(deps: TraceDeps, ref_text: str, channel_id: str) -> Checked:
+    """Parse ``ref_text`` and check ``channel_id`` may trace it, with no GitHub request;
+    raises :class:`BadInput` (:class:`Refused` included)."""
     policy = policy_for(deps.services, channel_id)
+    host_checked = deps.web.settled  # whether parse_known checks a link's host
+    ref = deps.web.parse_known(ref_text)
     policy.check(ref)
+    return Checked(ref, policy, host_checked or ref.host is None)
+
+
+async def trace_checked(deps: TraceDeps, checked: Checked) -> Trace:
+    """Trace a checked reference; raises the project's errors."""
+    ref, policy = checked.ref, checked.policy
+    if not checked.host_checked:
+        # WebHost learns the host (one request, unless known meanwhile) only as it parses:
+        # this link is parsed once more, to check it is on that host.
+        await deps.web.parse(ref.text)
     return await deps.tracer.trace(ref, default_repo=policy.default_repo, allowed=policy.allows)
 
 
+async def trace_for(deps: TraceDeps, ref_text: str, channel_id: str) -> Trace:
+    """Check and trace ``ref_text`` as asked from ``channel_id``; raises the project's errors."""
+    return await trace_checked(deps, check(deps, ref_text, channel_id))
+
+
 async def traced(
-    deps: Deps, click: Click, respond: AsyncRespond, *, replace_original: bool
+    deps: TraceDeps, click: Click, respond: AsyncRespond, *, replace_original: bool
 ) -> Trace | None:
     """Trace what a button names; on a domain error tell the clicker and return None."""
     try:
@@ -58,7 +92,7 @@ def problem(exc: ShiptraceError, ref_text: str) -> Message:
     if isinstance(exc, Refused):  # usage would not help
         return refusal_message(exc.channel_id, exc.target, exc.next_step)
     if isinstance(exc, BadInput):
-        return usage_message(exc.message)
+        return usage(exc.message)
     if isinstance(exc, ChangeNotFound):
         return problem_message(
             exc.message, next_step="Check the number or SHA; give owner/repo#123 for another repo."
@@ -98,9 +132,9 @@ def problem(exc: ShiptraceError, ref_text: str) -> Message:
     return problem_message(exc.message, next_step="Ask whoever runs shiptrace to check its logs.")
 
 
-def follow_note(follow: Follow, deps: Deps) -> str:
+def follow_note(follow: Follow, interval: timedelta) -> str:
     people = ", ".join(f"<@{u}>" for u in follow.followers)
-    seconds = int(deps.follow_interval.total_seconds())
+    seconds = int(interval.total_seconds())
     if seconds % 60:
         every = f"every {seconds} s"
     else:
@@ -111,17 +145,25 @@ def follow_note(follow: Follow, deps: Deps) -> str:
     )
 
 
-def shared_message(trace: Trace, deps: Deps, follow: Follow | None, note: str | None) -> Message:
-    """The visible message in a channel: followed (updates itself) or a one-off share."""
+def shared_message(
+    trace: Trace, follow: Follow | None, note: str | None, *, interval: timedelta
+) -> Message:
+    """The visible message of a followed change (or one that was): it updates itself every
+    ``interval`` while followed."""
     if follow is not None and follow.state is FollowState.ACTIVE:
         # Follow stays offered: others can join; Stop following is for those who follow.
         return trace_message(
             trace,
             buttons=(ACTION_REFRESH, ACTION_FOLLOW, ACTION_UNFOLLOW),
-            note=follow_note(follow, deps),
+            note=follow_note(follow, interval),
         )
     if follow is not None and follow.end_reason and follow.end_reason != "unfollowed":
         note = f"No longer followed: it {follow.end_reason}."
+    return one_off_message(trace, note)
+
+
+def one_off_message(trace: Trace, note: str | None) -> Message:
+    """The visible message of a change nobody follows: anyone can Refresh or Follow it."""
     return trace_message(trace, buttons=(ACTION_REFRESH, ACTION_FOLLOW), note=note)
 
 

@@ -119,18 +119,18 @@ USAGE = (
     "REF can be:\n"
     "• `owner/repo#123` or a pull request URL\n"
     "• `#123` (this channel's default repo)\n"
-    "• `owner/repo@sha`, a bare SHA (7–40 hex) or a commit URL\n"
-    "`/where drift` lists open drift incidents; `/where digest` previews this channel's "
-    "digest.\n"
-    "`/where help` shows this message."
+    "• `owner/repo@sha`, a bare SHA (7–40 hex) or a commit URL"
 )
 
 
-def usage_message(reason: str | None = None) -> Message:
+def usage_message(reason: str | None = None, commands: Sequence[tuple[str, str]] = ()) -> Message:
+    """How to ask, after ``reason`` if given; ``commands`` are the other words ``/where``
+    takes, each with what it does (the table in ``handlers.commands.subcommands``)."""
     blocks = (
         [section("shiptrace_reason", f":warning: {clip(reason, MAX_NAME * 5)}")] if reason else []
     )
-    blocks.append(section("shiptrace_usage", USAGE))
+    lines = [USAGE, *(f"`/where {word}` {about}." for word, about in commands)]
+    blocks.append(section("shiptrace_usage", "\n".join(lines)))
     plain = "Usage: /where owner/repo#123 | #123 | PR URL | owner/repo@sha | sha | commit URL"
     return Message(text=f"{escape(reason)} {plain}" if reason else plain, blocks=blocks)
 

@@ -13,21 +13,23 @@ from bot.render.blocks import ACTION_FOLLOW, ACTION_UNFOLLOW
 from handlers.actions.share import post_visibly
 from handlers.answers import message_fingerprint, shared_message, trace_for, traced
 from handlers.clicks import click_from
-from handlers.deps import Deps
+from handlers.deps import FollowDeps, TraceDeps
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: AsyncApp, tracing: TraceDeps, following: FollowDeps) -> None:
+    follows, every = following.follows, following.interval
+
     @app.action(ACTION_FOLLOW)
     async def follow(
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
         click = click_from(body)
-        trace = await traced(deps, click, respond, replace_original=False)
+        trace = await traced(tracing, click, respond, replace_original=False)
         if trace is None:
             return
-        now = deps.clock()
-        ending = follow_ending(trace, now, now, deps.follow_max)
+        now = following.clock()
+        ending = follow_ending(trace, now, now, following.longest)
         if ending is not None:
             await respond(
                 replace_original=False, text=f"{click.ref} {ending.reason}: nothing to follow."
@@ -37,20 +39,19 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if ts is None:  # from the asker's own answer: share it first, then follow that
             draft = Follow(0, click.channel, "", click.ref, (click.user,), now, FollowState.ACTIVE)
             ts = await post_visibly(
-                client, respond, click.channel, shared_message(trace, deps, draft, None)
+                client, respond, click.channel, shared_message(trace, draft, None, interval=every)
             )
             if ts is None:
                 return
-            record = deps.follows.start(click.channel, ts, click.ref, click.user, now)
-            deps.follows.updated(
-                record, message_fingerprint(shared_message(trace, deps, record, None)), now
-            )
+            record = follows.start(click.channel, ts, click.ref, click.user, now)
+            shown = shared_message(trace, record, None, interval=every)
+            follows.updated(record, message_fingerprint(shown), now)
             await respond(delete_original=True)
             return
-        record = deps.follows.start(click.channel, ts, click.ref, click.user, now)
-        message = shared_message(trace, deps, record, None)
+        record = follows.start(click.channel, ts, click.ref, click.user, now)
+        message = shared_message(trace, record, None, interval=every)
         await client.chat_update(channel=click.channel, ts=ts, **message.kwargs())
-        deps.follows.updated(record, message_fingerprint(message), now)
+        follows.updated(record, message_fingerprint(message), now)
 
     @app.action(ACTION_UNFOLLOW)
     async def unfollow(
@@ -58,7 +59,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         await ack()
         click = click_from(body)
-        record = deps.follows.get(click.channel, click.message_ts) if click.message_ts else None
+        record = follows.get(click.channel, click.message_ts) if click.message_ts else None
         if (
             record is None
             or record.state is not FollowState.ACTIVE
@@ -66,11 +67,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
         ):
             await respond(replace_original=False, text="You are not following this message.")
             return
-        record = deps.follows.unfollow(record, click.user)
+        record = follows.unfollow(record, click.user)
         await respond(replace_original=False, text=f"You no longer follow {click.ref}.")
         try:
-            trace = await trace_for(deps, click.ref, click.channel)
+            trace = await trace_for(tracing, click.ref, click.channel)
         except ShiptraceError:
             return  # the message keeps its last answer; the next Refresh redraws it
-        message = shared_message(trace, deps, record, None)
+        message = shared_message(trace, record, None, interval=every)
         await client.chat_update(channel=click.channel, ts=record.ts, **message.kwargs())

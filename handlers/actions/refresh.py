@@ -10,24 +10,26 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.render.blocks import ACTION_REFRESH, trace_message
 from handlers.answers import message_fingerprint, shared_message, traced
 from handlers.clicks import click_from
-from handlers.deps import Deps
+from handlers.deps import FollowDeps, TraceDeps
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: AsyncApp, tracing: TraceDeps, following: FollowDeps) -> None:
     @app.action(ACTION_REFRESH)
     async def refresh(
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
         click = click_from(body)
-        trace = await traced(deps, click, respond, replace_original=click.ephemeral)
+        trace = await traced(tracing, click, respond, replace_original=click.ephemeral)
         if trace is None:
             return
         if click.message_ts is None:
             await respond(replace_original=True, **trace_message(trace).kwargs())
             return
-        follow = deps.follows.get(click.channel, click.message_ts)
-        message = shared_message(trace, deps, follow, note=f"Refreshed by <@{click.user}>")
+        follow = following.follows.get(click.channel, click.message_ts)
+        message = shared_message(
+            trace, follow, f"Refreshed by <@{click.user}>", interval=following.interval
+        )
         await client.chat_update(channel=click.channel, ts=click.message_ts, **message.kwargs())
         if follow is not None:
-            deps.follows.updated(follow, message_fingerprint(message), deps.clock())
+            following.follows.updated(follow, message_fingerprint(message), following.clock())

@@ -9,9 +9,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.render.blocks import ACTION_SHARE, Message
-from handlers.answers import shared_message, traced
+from handlers.answers import one_off_message, traced
 from handlers.clicks import click_from
-from handlers.deps import Deps
+from handlers.deps import TraceDeps
 
 # Slack's answers when the bot may not post in a channel.
 NOT_POSTABLE = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
@@ -38,17 +38,17 @@ async def post_visibly(
     return str(posted["ts"])
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: AsyncApp, tracing: TraceDeps) -> None:
     @app.action(ACTION_SHARE)
     async def share(
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
         click = click_from(body)
-        trace = await traced(deps, click, respond, replace_original=click.ephemeral)
+        trace = await traced(tracing, click, respond, replace_original=click.ephemeral)
         if trace is None:
             return
-        message = shared_message(trace, deps, None, note=f"Shared by <@{click.user}>")
+        message = one_off_message(trace, f"Shared by <@{click.user}>")
         ts = await post_visibly(client, respond, click.channel, message)
         if ts is not None and click.ephemeral:
             await respond(delete_original=True)

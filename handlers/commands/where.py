@@ -1,4 +1,5 @@
-"""``/where REF``: ack at once, then answer ephemerally with the trace."""
+"""``/where REF`` (or a word of ``handlers.commands.subcommands``): ack at once, then answer
+ephemerally with the trace."""
 
 from __future__ import annotations
 
@@ -6,65 +7,55 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.access import policy_for
-from bot.digest.gather import Built
 from bot.errors import BadInput, ShiptraceError
-from bot.render.blocks import Message, trace_message, tracing_message, usage_message
-from bot.render.digest import digest_message
-from bot.render.incident import drift_list_message
-from bot.render.mrkdwn import permalink
-from handlers.answers import problem, trace_for
-from handlers.deps import Deps
-
-HELP_WORDS = {"", "help", "-h", "--help", "?"}
+from bot.render.blocks import Message, trace_message, tracing_message
+from handlers.answers import check, problem, trace_checked
+from handlers.commands.subcommands import SUBCOMMANDS, Reply, Subcommand, subcommand_for
+from handlers.deps import TraceDeps, WhereDeps
 
 
-def open_drift(deps: Deps, channel: str) -> Message:
-    """The open incidents of the services this channel may trace (a local read: no I/O wait)."""
-    visible = {s.name for s in policy_for(deps.services, channel).traceable()}
-    incidents = [i for i in deps.incidents.open_ones() if i.service in visible]
-    return drift_list_message(incidents, deps.clock(), lambda i: permalink(i.channel, i.ts))
+def ask(deps: TraceDeps, text: str, channel: str) -> Reply:
+    """A reference: parsed and checked once, so a bad or refused one is answered in the ack
+    itself; the trace of the checked reference comes after."""
+    try:
+        checked = check(deps, text, channel)
+    except BadInput as exc:
+        return Reply(problem(exc, text))
+
+    async def later() -> Message:
+        return trace_message(await trace_checked(deps, checked))
+
+    return Reply(tracing_message(text), later)
 
 
-async def preview_digest(deps: Deps, channel: str) -> Built:
-    """The digest this channel would get now: since its last digest (else 24 h) until now."""
-    now = deps.clock()
-    start = deps.deliveries.window_start(channel, now)
-    return await deps.digests.build(channel, start, now, chart=False)  # a preview shows none
+def answer(
+    deps: WhereDeps, text: str, channel: str, table: tuple[Subcommand, ...] = SUBCOMMANDS
+) -> Reply:
+    """What ``/where text`` answers: the row naming ``text``, else ``text`` is a reference."""
+    row = subcommand_for(text, table)
+    return row.run(deps, channel) if row is not None else ask(deps.trace, text, channel)
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+async def where(
+    ack: AsyncAck,
+    respond: AsyncRespond,
+    command: dict[str, Any],
+    deps: WhereDeps,
+    table: tuple[Subcommand, ...] = SUBCOMMANDS,
+) -> None:
+    text = str(command.get("text") or "").strip()
+    reply = answer(deps, text, str(command.get("channel_id") or ""), table)
+    await ack(**reply.ack.kwargs())
+    if reply.later is None:
+        return
+    try:
+        message = await reply.later()
+    except ShiptraceError as exc:
+        message = problem(exc, text)
+    await respond(response_type="ephemeral", **message.kwargs())
+
+
+def register(app: AsyncApp, deps: WhereDeps) -> None:
     @app.command("/where")
-    async def where(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
-        text = str(command.get("text") or "").strip()
-        channel = str(command.get("channel_id") or "")
-        if text.lower() in HELP_WORDS:
-            await ack(**usage_message().kwargs())
-            return
-        if text.lower() == "drift":
-            await ack(**open_drift(deps, channel).kwargs())
-            return
-        if text.lower() == "digest":
-            await ack(text="Building this channel's digest…")
-            try:
-                built = await preview_digest(deps, channel)
-            except ShiptraceError as exc:
-                await respond(response_type="ephemeral", **problem(exc, text).kwargs())
-                return
-            await respond(response_type="ephemeral", **digest_message(built.digest).kwargs())
-            return
-        # Parsing and the channel's permission need no GitHub request: a bad or refused
-        # question is answered in the ack itself. (A link that arrives before GitHub's web host
-        # is known has its host checked after the ack, by trace_for.)
-        try:
-            policy_for(deps.services, channel).check(deps.web.parse_known(text))
-        except BadInput as exc:
-            await ack(**problem(exc, text).kwargs())
-            return
-        await ack(**tracing_message(text).kwargs())
-        try:
-            trace = await trace_for(deps, text, channel)
-        except ShiptraceError as exc:
-            await respond(response_type="ephemeral", **problem(exc, text).kwargs())
-            return
-        await respond(response_type="ephemeral", **trace_message(trace).kwargs())
+    async def on_where(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        await where(ack, respond, command, deps)

@@ -43,7 +43,7 @@ from bot.render.incident import (
     still_text,
     update_text,
 )
-from handlers.deps import Deps
+from handlers.deps import DriftDeps
 from handlers.posted import find_posted
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class DriftJob:
 
     def __init__(
         self,
-        deps: Deps,
+        deps: DriftDeps,
         client: AsyncWebClient,
         scanner: Scanner,
         grace: timedelta,

@@ -19,7 +19,7 @@ from bot.follow.store import Ending, Follow, FollowState, follow_ending
 from bot.model import Trace
 from bot.timefmt import format_time
 from handlers.answers import message_fingerprint, shared_message, trace_for
-from handlers.deps import Deps
+from handlers.deps import FollowDeps, TraceDeps
 from handlers.posted import find_posted
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,10 @@ MESSAGE_GONE = {"message_not_found", "channel_not_found", "is_archived", "not_in
 class FollowJob:
     """One run re-traces every followed change and updates or ends its message."""
 
-    def __init__(self, deps: Deps, client: AsyncWebClient, concurrency: int = 4) -> None:
+    def __init__(
+        self, tracing: TraceDeps, deps: FollowDeps, client: AsyncWebClient, concurrency: int = 4
+    ) -> None:
+        self.tracing = tracing
         self.deps = deps
         self.client = client
         self._limit = asyncio.Semaphore(concurrency)
@@ -65,17 +68,17 @@ class FollowJob:
         trace: Trace | None = None
         ending: Ending | None
         try:
-            trace = await trace_for(deps, record.ref, record.channel)
+            trace = await trace_for(self.tracing, record.ref, record.channel)
         except ChangeNotFound as exc:
             ending = Ending(f"can no longer be found ({exc.message})", "gone")
         except ShiptraceError as exc:
             # GitHub down, a refused repo after a config change...: keep the last answer.
             log.warning("follow %s: cannot trace it now: %s", record.ref, exc.message)
-            if now - record.started_at < deps.follow_max:
+            if now - record.started_at < deps.longest:
                 return
             ending = Ending("could not be traced; stopped following", "timeout")
         else:
-            ending = follow_ending(trace, record.started_at, now, deps.follow_max)
+            ending = follow_ending(trace, record.started_at, now, deps.longest)
         # A click (Stop following, Follow) may have changed the follow while we traced.
         current = deps.follows.get(record.channel, record.ts)
         if current is None or current.state is not FollowState.ACTIVE:
@@ -83,10 +86,10 @@ class FollowJob:
         record = current
         if ending is None:
             assert trace is not None
-            message = shared_message(trace, deps, record, None)
+            message = shared_message(trace, record, None, interval=deps.interval)
             fingerprint = message_fingerprint(message)
             recent = record.updated_at is not None and now - record.updated_at < (
-                deps.follow_interval * 0.9  # a Refresh click may have just redrawn it
+                deps.interval * 0.9  # a Refresh click may have just redrawn it
             )
             if fingerprint == record.digest or recent:
                 return
@@ -98,7 +101,7 @@ class FollowJob:
         ended = deps.follows.get(record.channel, record.ts)
         assert ended is not None
         if trace is not None and not await self._redraw(
-            ended, shared_message(trace, deps, ended, None).kwargs()
+            ended, shared_message(trace, ended, None, interval=deps.interval).kwargs()
         ):
             return
         await self._finish(ended, check_thread=False)

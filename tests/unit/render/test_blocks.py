@@ -513,7 +513,7 @@ def test_tracing_message(ref: str, text: str, shown: str) -> None:
     ("reason", "first"), [(None, "*Usage:*"), ("No PR #9 in acme/shop.", ":warning: No PR #9")]
 )
 def test_usage_message(reason: str | None, first: str) -> None:
-    message = valid(usage_message(reason))
+    message = valid(usage_message(reason, [("help", "shows this message")]))
     assert texts(message)[0].startswith(first)
     usage = texts(message)[-1]
     for form in (
