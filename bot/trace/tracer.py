@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.access import RepoFilter
 from bot.config import ServiceMap
 from bot.errors import BadInput, GitHubError
 from bot.model import Change, ChangeState, SourceProblem, Stage, Status, Trace
@@ -13,7 +14,7 @@ from bot.sources.github import GitHubClient
 from bot.store import Store
 from bot.timefmt import Clock, utcnow
 from bot.trace.assemble import assemble, merge_stage, unknown_stage
-from bot.trace.change import RepoFilter, resolve_change
+from bot.trace.change import resolve_change
 from bot.trace.ci import CIObservation, ci_stage, failed_job, word_status
 from bot.trace.environments import EnvContext, environment_stages
 from bot.trace.stages import note_waits

@@ -7,12 +7,12 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.access import policy_for
-from bot.digest.gather import Built
+from bot.digest.records import Digest
 from bot.errors import BadInput, ShiptraceError
+from bot.refs import permalink
 from bot.render.blocks import Message, trace_message, tracing_message, usage_message
 from bot.render.digest import digest_message
 from bot.render.incident import drift_list_message
-from bot.render.mrkdwn import permalink
 from handlers.answers import problem, trace_for
 from handlers.deps import Deps
 
@@ -26,11 +26,11 @@ def open_drift(deps: Deps, channel: str) -> Message:
     return drift_list_message(incidents, deps.clock(), lambda i: permalink(i.channel, i.ts))
 
 
-async def preview_digest(deps: Deps, channel: str) -> Built:
+async def preview_digest(deps: Deps, channel: str) -> Digest:
     """The digest this channel would get now: since its last digest (else 24 h) until now."""
     now = deps.clock()
     start = deps.deliveries.window_start(channel, now)
-    return await deps.digests.build(channel, start, now, chart=False)  # a preview shows none
+    return await deps.digests.build(channel, start, now)  # shown as a message: no chart
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -47,11 +47,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if text.lower() == "digest":
             await ack(text="Building this channel's digest…")
             try:
-                built = await preview_digest(deps, channel)
+                digest = await preview_digest(deps, channel)
             except ShiptraceError as exc:
                 await respond(response_type="ephemeral", **problem(exc, text).kwargs())
                 return
-            await respond(response_type="ephemeral", **digest_message(built.digest).kwargs())
+            await respond(response_type="ephemeral", **digest_message(digest).kwargs())
             return
         # Parsing and the channel's permission need no GitHub request: a bad or refused
         # question is answered in the ack itself. (A link that arrives before GitHub's web host

@@ -22,7 +22,6 @@ from kubernetes.leaderelection import electionconfig, leaderelection
 from kubernetes.leaderelection.resourcelock.leaselock import LeaseLock
 
 from bot.sandbox import REFERENCE
-
 from bot.sandbox.kube import (
     DEFAULT_CRDS,
     LEGACY_HELMRELEASE_CRD,
