@@ -219,18 +219,18 @@ async def _digest(settings: Settings, services: ServiceMap, channel: str | None,
         now = utcnow()
         start = deliveries.window_start(channel, now)
         if not post:
-            built = await builder.build(channel, start, now)
-            _check_built(built.digest)
-            print(digest_text(built.digest))
+            digest = await builder.build(channel, start, now)
+            _check_built(digest)
+            print(digest_text(digest))
             return 0
         assert channel is not None
         client = slack_client(settings)  # a missing or malformed token fails before any work
         job = DigestJob(client, builder, deliveries, [channel], services.slack.digest, utcnow)
-        built = await builder.build(channel, start, now)
-        _check_built(built.digest)
+        digest = await builder.build(channel, start, now)
+        _check_built(digest)
         deliveries.digest_intent(channel, start, now, late=False)  # before posting, as serve does
         try:
-            ts = await job.send(channel, built, now, posted=job.record_posted)
+            ts = await job.send(channel, digest, now, posted=job.record_posted)
         except SlackApiError as exc:
             raise ConfigError(
                 f"Slack refused the digest in {channel} ({exc.response.get('error')}); "

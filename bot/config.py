@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from apscheduler.triggers.cron import CronTrigger
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -166,19 +165,39 @@ class DigestConfig(_Strict):
     @classmethod
     def _valid_days(cls, value: str) -> str:
         days = value.strip().lower()
-        try:
-            if not _DAYS.fullmatch(days):
-                raise ValueError
-            CronTrigger(day_of_week=days)  # the scheduler's own check: no wrapping ranges
-        except ValueError:
+        if not _weekdays(days):
             raise ValueError(
                 f"'{value}' is not a list of weekdays (e.g. mon-fri, mon,wed, or mon,fri-sun)"
-            ) from None
+            )
         return days
 
 
-_DAY = r"(?:mon|tue|wed|thu|fri|sat|sun|[0-6])"
-_DAYS = re.compile(rf"\*|{_DAY}(?:-{_DAY})?(?:,{_DAY}(?:-{_DAY})?)*")
+# APScheduler's day_of_week (the digest's cron trigger), checked here without loading it:
+# names or 0-6 (0 is Monday), ranges in week order, both ends of a range in the same form
+# (the scheduler reads "mon-3" as "mon" alone).
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_RANGE = re.compile(r"(?P<first>[a-z]{3}|[0-6])(?:-(?P<last>[a-z]{3}|[0-6]))?")
+
+
+def _weekdays(days: str) -> bool:
+    if days == "*":
+        return True
+    for part in days.split(","):
+        m = _RANGE.fullmatch(part)
+        if m is None:
+            return False
+        first, last = m["first"], m["last"] or m["first"]
+        if first.isdigit() != last.isdigit():
+            return False
+        if not first.isdigit() and not {first, last} <= set(_WEEKDAYS):
+            return False
+        if _day_number(first) > _day_number(last):
+            return False
+    return True
+
+
+def _day_number(day: str) -> int:
+    return int(day) if day.isdigit() else _WEEKDAYS.index(day)
 
 
 class SlackConfig(_Strict):

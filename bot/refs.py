@@ -1,4 +1,5 @@
-"""Parse what a user typed into a change reference. Pure; strict on purpose.
+"""Parse what a user typed into a change reference; the link back to a Slack message. Pure;
+strict on purpose.
 
 Accepted (DESIGN §4): ``owner/repo#123``, ``#123``, ``123``, a PR URL, ``owner/repo@<sha>``,
 a bare SHA (7–40 hex) and a commit URL. Digits alone are a PR number (GitHub's own
@@ -107,6 +108,13 @@ def derived_web_url(api_url: str) -> str:
     elif cloud is not None:
         netloc = f"{cloud['name']}.ghe.com"
     return f"{scheme}://{netloc}"
+
+
+def permalink(channel: str | None, ts: str | None) -> str | None:
+    """A link to a message (or its thread) that opens in Slack for whoever may see it."""
+    if channel is None or ts is None:
+        return None
+    return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
 
 
 def parse_ref(text: str, web_host: str | None = "github.com") -> Ref:

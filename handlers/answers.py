@@ -38,8 +38,8 @@ from bot.render.blocks import (
     trace_message,
 )
 from handlers.clicks import Click
-from handlers.commands.subcommands import usage
 from handlers.deps import TraceDeps
+from handlers.subcommands import usage
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 Every merged PR of the window is traced (so its stages are current), stuck candidates from
 the last ``lookback_days`` are traced again, and each traced change is remembered with when it
 went live where; the figures come from those records, the deployments the drift scan saw and
-the drift incidents (``bot.digest.dora``, pure).
+the drift incidents (``bot.digest.dora``, pure). The result is data (``bot.digest.records``):
+the caller renders it (``bot.render.digest``) and draws the chart (``bot.render.chart``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import asyncio
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.access import policy_for
@@ -30,8 +30,7 @@ from bot.digest.store import Deliveries
 from bot.drift.store import Incidents
 from bot.errors import ShiptraceError
 from bot.model import Stage, Status, Trace, worst
-from bot.refs import Ref
-from bot.render.mrkdwn import permalink
+from bot.refs import Ref, permalink
 from bot.sources.github import GitHubClient
 from bot.timefmt import Clock, parse_time
 from bot.trace.tracer import Tracer
@@ -40,12 +39,6 @@ log = logging.getLogger(__name__)
 
 _REVERTS = re.compile(r"\bReverts ([A-Za-z0-9._-]+/[A-Za-z0-9._-]+)#(\d+)")
 _CONCURRENT_TRACES = 4
-
-
-@dataclass(frozen=True)
-class Built:
-    digest: Digest
-    chart: bytes | None  # the lead-time PNG, when the window has enough changes
 
 
 class DigestBuilder:
@@ -79,15 +72,14 @@ class DigestBuilder:
         end: datetime,
         *,
         late: bool = False,
-        chart: bool = True,
-    ) -> Built:
+    ) -> Digest:
         services = self.visible(channel)
         errors: list[str] = []
         per_service = await asyncio.gather(
             *(self._service(s, start, end, errors) for s in services)
         )
         window, trail = self._figures(services, start, end)
-        digest = Digest(
+        return Digest(
             channel=channel or "",
             start=start,
             end=end,
@@ -97,12 +89,6 @@ class DigestBuilder:
             late=late,
             errors=tuple(errors),
         )
-        png = None
-        if chart and len(window.lead_times) >= self.config.chart_min_changes:
-            from bot.render.chart import lead_time_chart  # matplotlib: only when drawn
-
-            png = lead_time_chart(window.lead_times, "Lead time per change (merge → live)")
-        return Built(digest, png)
 
     # -- per service -----------------------------------------------------------------------
     async def _service(

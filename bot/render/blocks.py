@@ -125,7 +125,7 @@ USAGE = (
 
 def usage_message(reason: str | None = None, commands: Sequence[tuple[str, str]] = ()) -> Message:
     """How to ask, after ``reason`` if given; ``commands`` are the other words ``/where``
-    takes, each with what it does (the table in ``handlers.commands.subcommands``)."""
+    takes, each with what it does (the table in ``handlers.subcommands``)."""
     blocks = (
         [section("shiptrace_reason", f":warning: {clip(reason, MAX_NAME * 5)}")] if reason else []
     )

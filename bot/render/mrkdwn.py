@@ -9,13 +9,6 @@ MAX_NAME = 200
 MAX_URL = 500
 
 
-def permalink(channel: str | None, ts: str | None) -> str | None:
-    """A link to a message (or its thread) that opens in Slack for whoever may see it."""
-    if channel is None or ts is None:
-        return None
-    return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
-
-
 def date_token(when: datetime) -> str:
     """A time each reader sees in their own time zone; the fallback is UTC."""
     when = when.astimezone(UTC)

@@ -3,60 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
+from bot.access import RepoFilter, pick_repo
 from bot.config import ServiceMap
 from bot.errors import BadInput, ChangeNotFound, GitHubNotFound
 from bot.model import Change, ChangeState
 from bot.refs import Ref
 from bot.sources.github import GitHubClient
 from bot.timefmt import parse_time
-
-RepoFilter = Callable[[str], bool]
-
-
-def pick_repo(
-    ref: Ref, services: ServiceMap, default_repo: str | None, allowed: RepoFilter | None = None
-) -> str | None:
-    """The repo a reference is about, or None for a bare SHA (searched in every repo).
-
-    ``#123`` uses ``default_repo`` (the channel's, given by the caller), then the config's
-    top-level one, then the only configured repo. With ``allowed`` (a Slack channel's filter)
-    a message lists only the repos it allows: a channel never hears of the others.
-    """
-    repo = ref.repo
-    if repo is None and ref.pr is None:
-        return None
-    if repo is None:
-        repo = default_for(services, default_repo)
-        if repo is None:
-            raise BadInput(
-                f"{ref.text} names no repository and there is no default; "
-                f"write it as owner/repo#{ref.pr} ({_choices(services, allowed)})"
-            )
-    configured = services.service_for_repo(repo)
-    if configured is None:
-        raise BadInput(f"{repo} is not a configured service's repo ({_choices(services, allowed)})")
-    repo = configured.repo
-    if allowed is not None and not allowed(repo):
-        named = repo if ref.repo is not None else "the default repository"
-        raise BadInput(f"{named} may not be traced here ({_choices(services, allowed)})")
-    return repo
-
-
-def default_for(services: ServiceMap, default_repo: str | None) -> str | None:
-    """What ``#123`` is about: ``default_repo``, else the config's, else the only repo."""
-    if default_repo or services.default_repo:
-        return default_repo or services.default_repo
-    return services.repos[0] if len(services.repos) == 1 else None
-
-
-def _choices(services: ServiceMap, allowed: RepoFilter | None) -> str:
-    if allowed is None:
-        return f"configured: {', '.join(services.repos)}"
-    repos = [r for r in services.repos if allowed(r)]
-    return f"traceable here: {', '.join(repos)}" if repos else "nothing is traceable here"
 
 
 async def resolve_change(

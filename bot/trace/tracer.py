@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+from bot.access import RepoFilter
 from bot.config import ServiceMap
 from bot.errors import BadInput
 from bot.model import Change, SourceProblem, Stage, Trace
@@ -16,7 +17,7 @@ from bot.stages import SOURCES, StageContext, StageSource, Unreadable, combined
 from bot.store import Store
 from bot.timefmt import Clock, utcnow
 from bot.trace.assemble import assemble, merge_stage, unknown_stage
-from bot.trace.change import RepoFilter, resolve_change
+from bot.trace.change import resolve_change
 from bot.trace.environments import EnvContext, environment_stages
 from bot.trace.stages import note_waits
 from bot.trace.webhost import WebHost

@@ -1,4 +1,4 @@
-"""``/where REF`` (or a word of ``handlers.commands.subcommands``): ack at once, then answer
+"""``/where REF`` (or a word of ``handlers.subcommands``): ack at once, then answer
 ephemerally with the trace."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.errors import BadInput, ShiptraceError
 from bot.render.blocks import Message, trace_message, tracing_message
 from handlers.answers import check, problem, trace_checked
-from handlers.commands.subcommands import SUBCOMMANDS, Reply, Subcommand, subcommand_for
 from handlers.deps import TraceDeps, WhereDeps
+from handlers.subcommands import SUBCOMMANDS, Reply, Subcommand, subcommand_for
 
 
 def ask(deps: TraceDeps, text: str, channel: str) -> Reply:

@@ -21,7 +21,8 @@ from apscheduler.triggers.cron import CronTrigger
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import DigestConfig
-from bot.digest.gather import Built, DigestBuilder
+from bot.digest.gather import DigestBuilder
+from bot.digest.records import Digest
 from bot.digest.store import Deliveries, PendingDigest
 from bot.render.digest import (
     DIGEST_EVENT,
@@ -159,8 +160,8 @@ class DigestJob:
             log.info("digest for %s (%s) was posted before a restart", channel, end.isoformat())
             self.deliveries.digest_posted(channel, end, found, self.clock())
             return
-        built = await self.builder.build(channel, start, end, late=late)
-        why = built.digest.unreadable
+        digest = await self.builder.build(channel, start, end, late=late)
+        why = digest.unreadable
         if why is not None:  # nothing to post but a guess: left pending, for the catch-up
             self.deliveries.digest_unbuilt(channel, end, why)
             deadline = end + timedelta(hours=self.config.late_grace_hours)
@@ -173,7 +174,7 @@ class DigestJob:
                 deadline.isoformat(),
             )
             return
-        await self.send(channel, built, end, posted=self.record_posted)
+        await self.send(channel, digest, end, posted=self.record_posted)
 
     async def _post_note(self, pending: PendingDigest) -> None:
         """The "could not be built" note, once: looked for after a crash, as digests are."""
@@ -198,30 +199,33 @@ class DigestJob:
     async def send(
         self,
         channel: str,
-        built: Built,
+        digest: Digest,
         end: datetime,
         posted: Callable[[str, datetime, str], None] | None = None,
     ) -> str:
         """Post the digest (then ``posted`` records it at once), then its chart, best effort."""
-        message = digest_message(built.digest)
+        message = digest_message(digest)
         answer = await self.client.chat_postMessage(
             channel=channel, metadata=digest_metadata(channel, end), **message.kwargs()
         )
         ts = str(answer["ts"])
         if posted is not None:
             posted(channel, end, ts)
-        if built.chart is not None:
+        lead_times = digest.window.lead_times
+        if len(lead_times) >= self.config.chart_min_changes:
             try:
+                from bot.render.chart import lead_time_chart  # matplotlib: only when drawn
+
                 await self.client.files_upload_v2(
                     channel=channel,
                     thread_ts=ts,
-                    file=built.chart,
+                    file=lead_time_chart(lead_times, "Lead time per change (merge → live)"),
                     filename=f"lead-times-{end:%Y-%m-%d}.png",
                     title="Lead time per change",
                     initial_comment="Lead time per change (merge → live in the last environment)",
                 )
             except Exception:  # the digest itself is out; the chart is a bonus
-                log.warning("digest chart for %s not uploaded", channel, exc_info=True)
+                log.warning("digest chart for %s not drawn or not uploaded", channel, exc_info=True)
         return ts
 
     async def _posted(self, channel: str, end: datetime) -> str | None:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.access import Refused, policy_for
+from bot.access import Refused, pick_repo, policy_for
 from bot.config import ServiceMap, parse_service_map
 from bot.errors import BadInput
 from bot.refs import parse_ref
-from bot.trace.change import pick_repo
 
 SERVICES = parse_service_map(
     """

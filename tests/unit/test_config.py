@@ -1,4 +1,5 @@
 import pytest
+from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import load_settings, parse_service_map
 from bot.errors import ConfigError
@@ -147,3 +148,56 @@ def test_bad_settings_name_the_variable(
 def test_the_log_level_is_case_insensitive(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHIPTRACE_LOG_LEVEL", "debug")
     assert load_settings().shiptrace_log_level == "DEBUG"
+
+
+def digest_days(days: str) -> str:
+    services = parse_service_map(
+        GOOD.replace("slack:\n", f"slack:\n  digest: {{days: '{days}'}}\n")
+    )
+    return services.slack.digest.days
+
+
+@pytest.mark.parametrize(
+    ("days", "kept"),
+    [
+        ("mon-fri", "mon-fri"),
+        ("*", "*"),
+        ("mon,wed,fri", "mon,wed,fri"),
+        ("sat-sun", "sat-sun"),
+        ("mon,fri-sun", "mon,fri-sun"),
+        ("wed-wed", "wed-wed"),
+        ("0-6", "0-6"),
+        ("1,3", "1,3"),
+        (" MON-Fri ", "mon-fri"),
+    ],
+)
+def test_digest_days_the_scheduler_runs_on(days: str, kept: str) -> None:
+    assert digest_days(days) == kept
+    # What the config accepts, the scheduler accepts too (checked here, not at load time).
+    CronTrigger(day_of_week=kept)
+
+
+@pytest.mark.parametrize(
+    "days",
+    [
+        "fri-mon",  # wrapping ranges are not weekdays in order
+        "sun-mon",
+        "6-0",
+        "mon-3",  # the scheduler would silently read it as "mon"
+        "3-mon",
+        "monday",
+        "7",
+        "mon-",
+        "",
+        "*,mon",
+        "mon, fri",
+        "mon-wed-fri",
+    ],
+)
+def test_digest_days_that_are_not_weekdays(days: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        digest_days(days)
+    assert (
+        f"slack.digest.days: '{days}' is not a list of weekdays "
+        "(e.g. mon-fri, mon,wed, or mon,fri-sun)" in info.value.message
+    )

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.errors import BadInput
-from bot.refs import OtherHost, derived_web_url, parse_ref, web_origin
+from bot.refs import OtherHost, derived_web_url, parse_ref, permalink, web_origin
 
 SHA = "3f2c1ab9c0ffee00112233445566778899aabbcc"
 
@@ -220,3 +220,8 @@ def test_arbitrary_text_only_ever_gives_bad_input(text: str) -> None:
 def test_near_misses_only_ever_give_bad_input(text: str) -> None:
     with contextlib.suppress(BadInput):
         parse_ref(text)
+
+
+def test_permalink() -> None:
+    assert permalink("C1", "1764147600.000100") == "https://slack.com/archives/C1/p1764147600000100"
+    assert permalink(None, "1.2") is None

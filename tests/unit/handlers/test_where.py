@@ -21,9 +21,9 @@ from bot.render.blocks import Message
 from bot.store import Store
 from bot.trace.webhost import WebHost
 from handlers.answers import check, problem, trace_checked, trace_for
-from handlers.commands.subcommands import SUBCOMMANDS, Reply, Subcommand, subcommand_for, usage
 from handlers.commands.where import answer, where
 from handlers.deps import DigestDeps, DriftDeps, TraceDeps, WhereDeps
+from handlers.subcommands import SUBCOMMANDS, Reply, Subcommand, subcommand_for, usage
 
 SERVICES = parse_service_map(
     """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.render.mrkdwn import date_token, permalink
+from bot.render.mrkdwn import date_token
 
 
 def test_a_date_token_falls_back_to_utc_whatever_the_zone() -> None:
@@ -13,8 +13,3 @@ def test_a_date_token_falls_back_to_utc_whatever_the_zone() -> None:
     assert date_token(berlin) == (
         "<!date^1795770000^{date_short_pretty} {time}|2026-11-27 09:00 UTC>"
     )
-
-
-def test_permalink() -> None:
-    assert permalink("C1", "1764147600.000100") == "https://slack.com/archives/C1/p1764147600000100"
-    assert permalink(None, "1.2") is None

@@ -14,10 +14,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.access import policy_for
+from bot.refs import permalink
 from bot.render.blocks import Message, usage_message
 from bot.render.digest import digest_message
 from bot.render.incident import drift_list_message
-from bot.render.mrkdwn import permalink
 from handlers.deps import DigestDeps, DriftDeps, WhereDeps
 
 
@@ -52,8 +52,7 @@ async def preview_digest(deps: DigestDeps, channel: str) -> Message:
     """The digest this channel would get now: since its last digest (else 24 h) until now."""
     now = deps.clock()
     start = deps.deliveries.window_start(channel, now)
-    built = await deps.builder.build(channel, start, now, chart=False)  # a preview shows none
-    return digest_message(built.digest)
+    return digest_message(await deps.builder.build(channel, start, now))  # no chart
 
 
 def _help(deps: WhereDeps, channel: str) -> Reply:
