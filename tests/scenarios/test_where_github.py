@@ -213,7 +213,11 @@ def test_github_500s_exit_4_after_retries(cli, github: GitHubEmulator) -> None:
     assert sum(1 for r in github.requests if r.path.endswith("/pulls/12")) == 2  # one retry
 
 
-def test_a_stalled_github_times_out_with_exit_4(cli, github: GitHubEmulator) -> None:
+def test_a_stalled_github_times_out_with_exit_4(
+    cli, github: GitHubEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    # A timeout is real time and PyGithub's are whole seconds: one, without a retry.
+    monkeypatch.setenv("SHIPTRACE_GITHUB_RETRIES", "0")
     shop.build(github)
     github.stall(r"/pulls/12$", seconds=30)
     result = cli("where", "acme/shop#12")
