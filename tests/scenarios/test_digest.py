@@ -21,6 +21,7 @@ from bot.sandbox.github import GitHubEmulator
 from bot.sandbox.kube import KubeEmulator
 from bot.sandbox.slack import SlackEmulator
 from tests.scenarios import kubeobjs as k
+from tests.scenarios.command import Cli
 from tests.scenarios.fleet import APP_URL, flux_prod, seed, tag
 from tests.scenarios.slackbot import SLACK_CONFIG, Clock, block_text, start_bot, where
 
@@ -284,7 +285,7 @@ async def test_a_half_done_digest_past_the_grace_is_skipped(
 
 
 def test_the_digest_command_prints_it_and_post_needs_a_channel(
-    cli: Any, day: Day, capsys: pytest.CaptureFixture[str]
+    cli: Cli, day: Day, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The window ends now, on the wall clock: frozen at the digest's time, it holds the day.
     with freeze_time(DUE, tick=True, real_asyncio=True):

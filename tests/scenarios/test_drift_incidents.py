@@ -249,7 +249,7 @@ async def test_where_drift_lists_open_incidents_the_channel_may_see(
 async def test_two_replicas_one_scanner_and_a_takeover(
     workdir: Path, slack: SlackEmulator, clock: Clock, s: shop.Shop, fleet: dict[str, KubeEmulator]
 ) -> None:
-    lease = {
+    lease: dict[str, Any] = {
         "shiptrace_lease_name": "shiptrace-leader",
         "shiptrace_lease_namespace": "shiptrace",
         "shiptrace_lease_context": "staging",
