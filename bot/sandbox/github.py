@@ -213,6 +213,12 @@ class GitHubEmulator:
         if self._release is not None:
             self._release.set()
 
+    async def _release_now(self) -> None:
+        # On the server's loop: a handler logs its request and starts waiting in one step,
+        # so a logged stalled request waits on the event set here; later ones on the new one.
+        await self._wake_stalled()
+        self._release = asyncio.Event()
+
     # --- scenario API ------------------------------------------------------------------------
 
     def add_repo(self, full_name: str, default_branch: str = "main") -> Repo:
@@ -537,6 +543,17 @@ class GitHubEmulator:
     def stall(self, path_regex: str, seconds: float = 30, times: int | None = None) -> None:
         """Delay matching responses by ``seconds`` (then answer normally)."""
         self._add_fault(_Fault("stall", re.compile(path_regex), times, seconds=seconds))
+
+    def release_stalled(self) -> None:
+        """Answer the requests stalled right now (logged, status still 0) as if their
+        seconds were up; later matching requests still stall.
+
+        A test that needs GitHub slow only until it has seen something ends the stall then,
+        instead of waiting the seconds out.
+        """
+        if self._server is None:
+            raise RuntimeError("GitHubEmulator is not started; call start() first")
+        self._server.call(self._release_now())
 
     def rate_limit(
         self, path_regex: str = ".*", reset_in: int = 3600, times: int | None = None

@@ -70,6 +70,7 @@ class KubeEmulator(HttpApi):
         kube_version: str = "v1.31.0",
         system_namespaces: bool = True,
         strict: bool = False,
+        watch_timeout_scale: float = 1.0,
     ) -> None:
         """``crds``: CRD files (or CRD dicts); a later CRD of the same name replaces an earlier
         one, so ``[*DEFAULT_CRDS, LEGACY_HELMRELEASE_CRD]`` swaps in the v1.3.0 HelmRelease.
@@ -77,11 +78,14 @@ class KubeEmulator(HttpApi):
         versions of that CRD. ``token``: the bearer token required (any if None).
         ``watch_history``: events kept for watches from a resourceVersion (older → 410).
         ``strict``: ``add()`` raises on unknown fields instead of pruning them with a warning.
+        ``watch_timeout_scale``: a watch's ``timeoutSeconds`` lasts that many seconds each
+        (also settable later); a test whose watch ends by its timeout sets e.g. 0.02.
         """
         self.name = name
         self.token = token
         self.kube_version = kube_version
         self.strict = strict
+        self.watch_timeout_scale = watch_timeout_scale
         self._now = DEFAULT_NOW
         self.cluster = Cluster(name, watch_history, lambda: self._now)
         self.requests: list[LoggedRequest] = []

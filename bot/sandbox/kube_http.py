@@ -111,6 +111,7 @@ class HttpApi:
     name: str
     token: str | None
     kube_version: str
+    watch_timeout_scale: float
     cluster: Cluster
     requests: list[LoggedRequest]
     _faults: list[Fault]
@@ -473,7 +474,9 @@ class HttpApi:
                 await send(kind, obj)
             if _truthy(query.get("sendInitialEvents")):
                 await send("BOOKMARK", self._bookmark(rt, initial_end=True))
-            deadline = loop.time() + timeout if timeout is not None else None
+            deadline = (
+                loop.time() + timeout * self.watch_timeout_scale if timeout is not None else None
+            )
             while True:
                 left = None if deadline is None else deadline - loop.time()
                 if left is not None and left <= 0:

@@ -7,6 +7,9 @@ from typing import Any
 from bot.sandbox.kube import KubeEmulator
 from tests.scenarios import kubeobjs as k
 
+# The ``clusters`` and ``fleet`` fixtures: cluster name ("staging", "prod") -> its emulator.
+KubeEmulators = dict[str, KubeEmulator]
+
 APP_URL = "https://github.com/acme/shop.git"
 TWO_ENVS = """
 services:

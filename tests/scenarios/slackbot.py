@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from pydantic import SecretStr
 
 from bot.app import Bot, running
 from bot.config import Settings, load_service_map
@@ -64,11 +65,11 @@ async def start_bot(
 ) -> AsyncIterator[Bot]:
     """The bot on 127.0.0.1:<free port>, jobs idle (tests run them), env from ``workdir``;
     ``overrides`` are more settings (e.g. ``shiptrace_db``)."""
-    settings = Settings(  # type: ignore[call-arg]
-        slack_bot_token=slack.token,
-        slack_signing_secret=SECRET,
+    settings = Settings(
+        slack_bot_token=SecretStr(slack.token),
+        slack_signing_secret=SecretStr(SECRET),
         slack_api_url=slack.api_url,
-        slack_app_token=slack.app_token if socket else None,
+        slack_app_token=SecretStr(slack.app_token) if socket else None,
         shiptrace_follow_interval=60,
         shiptrace_follow_max_hours=24,
         **overrides,
