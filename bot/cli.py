@@ -27,6 +27,7 @@ from bot.config import ServiceMap, Settings, load_service_map, load_settings
 from bot.digest.gather import DigestBuilder
 from bot.digest.records import Digest
 from bot.digest.store import Deliveries
+from bot.doctor.run import run_doctor
 from bot.drift.findings import Finding, Unchecked, finding_dict
 from bot.drift.scan import scan
 from bot.drift.store import Incidents
@@ -51,6 +52,16 @@ cluster unreachable, a kind forbidden) are named on stderr.
 
 exit status: 0 no drift, 1 drift found, 2 bad config, 4 no drift found but some
 environment could not be checked"""
+
+
+DOCTOR_HELP = """\
+Check that everything the bot needs is in place, and print one row per check, ✓ or ✗, with a
+fix for each ✗: the config; Slack (the bot token and its scopes, Socket Mode or the signing
+secret); GitHub (the token or GitHub App, the rate limit left, each configured repo); each
+kubeconfig context (reachable, allowed to get and list what the bot reads, the CRDs the
+configured kinds need, every configured GitOps object and workload found).
+
+exit status: 0 every check passed, 1 some check failed, 2 bad usage or config"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,6 +111,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     digest.add_argument("--channel", help="the Slack channel id whose services and window to use")
     digest.add_argument("--post", action="store_true", help="post it to --channel")
+
+    doctor = sub.add_parser(
+        "doctor",
+        help="check the config, Slack, GitHub and every cluster the bot reads",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=DOCTOR_HELP,
+    )
+    doctor.add_argument(
+        "--config", type=Path, help="service map (default: $SHIPTRACE_CONFIG or shiptrace.yaml)"
+    )
+    doctor.add_argument(
+        "--json", action="store_true", help="print one JSON list of {check, ok, detail, hint}"
+    )
 
     serve = sub.add_parser(
         "serve",
@@ -153,6 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{config} (configured: {known})"
                 )
             return asyncio.run(_digest(settings, services, args.channel, args.post))
+        if args.command == "doctor":
+            return asyncio.run(
+                run_doctor(settings, args.config or settings.shiptrace_config, args.json)
+            )
         if args.command == "serve":
             services = load_service_map(args.config or settings.shiptrace_config)
             host = args.host or settings.shiptrace_host

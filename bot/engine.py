@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -18,6 +19,26 @@ from bot.trace.webhost import WebHost
 
 # Every kind the bot reads from a cluster: the workloads' and the GitOps tools' (RBAC: get, list).
 CLUSTER_KINDS: dict[str, ApiKind] = {**kube.KINDS, **gitops.KINDS}
+
+Grants = dict[tuple[str, str], frozenset[str]]  # (apiGroup, resource) -> verbs
+
+
+def cluster_reads(kinds: Iterable[str] | None = None) -> Grants:
+    """(apiGroup, resource) → the verbs :class:`bot.sources.cluster.ClusterClient` uses on
+    ``kinds`` (default: every kind of ``CLUSTER_KINDS``, what the read-only ClusterRole grants).
+
+    ``get_object`` gets one object of a GitOps tool's kind or a workload kind; ``list_kind``
+    (the drift scan) lists every kind across namespaces; ``replicasets`` and ``pods`` list a
+    workload's ReplicaSets and Pods by selector. Nothing watches. API discovery (``/apis``)
+    is granted to every authenticated user by Kubernetes' own ``system:discovery`` role.
+    """
+    reads: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
+    for kind in CLUSTER_KINDS if kinds is None else kinds:
+        api = CLUSTER_KINDS[kind]
+        reads[(api.group, api.plural)].add("list")
+        if kind in gitops.KINDS or kind in kube.WORKLOADS:
+            reads[(api.group, api.plural)].add("get")
+    return {key: frozenset(verbs) for key, verbs in reads.items()}
 
 
 def open_clusters(settings: Settings) -> Clusters:

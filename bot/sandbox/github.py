@@ -575,6 +575,12 @@ class GitHubEmulator:
         with self._lock:
             self._faults.clear()
 
+    def use_rate_limit(self, used: int) -> None:
+        """Count ``used`` of this hour's ``RATE_LIMIT`` requests as spent (headers and
+        ``/rate_limit`` say so; requests are still answered)."""
+        with self._lock:
+            self._used = max(0, min(RATE_LIMIT, used))
+
     def _add_fault(self, fault: _Fault) -> None:
         if fault.times is not None and fault.times < 1:
             raise ValueError("times must be None (forever) or >= 1")

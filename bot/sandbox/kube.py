@@ -4,7 +4,9 @@ Why our own: ready-made emulators ignore selectors, paging, PUT, watch resourceV
 the status subresource, which is exactly what a delivery tracker reads. Built-in kinds: Namespace, Pod,
 Service, ConfigMap, Deployment, ReplicaSet, StatefulSet, DaemonSet, Lease and
 CustomResourceDefinition. Custom resources come from the vendored CRDs, validated against
-their ``openAPIV3Schema`` (``kube_schema.py``); objects live in ``kube_store.py``.
+their ``openAPIV3Schema`` (``kube_schema.py``); objects live in ``kube_store.py``. RBAC is
+"everything allowed" unless a test ``deny()``s a verb on a resource: such requests get 403, and
+SelfSubjectAccessReviews answer from the same rules.
 
     with KubeEmulator(name="staging") as emu:
         emu.add_yaml(EXAMPLES / "flux-kustomization-ready.yaml")
@@ -90,6 +92,7 @@ class KubeEmulator(HttpApi):
         self.cluster = Cluster(name, watch_history, lambda: self._now)
         self.requests: list[LoggedRequest] = []
         self._faults: list[Fault] = []
+        self._denied: set[tuple[str, str, str]] = set()
         self._server: ThreadedServer | None = None
         restrict = {k: list(v) for k, v in (served or {}).items()}
         chosen: dict[str, JSON] = {}  # by CRD name: a later definition replaces an earlier one
@@ -301,6 +304,13 @@ class KubeEmulator(HttpApi):
     def clear_faults(self) -> None:
         with self.cluster.lock:
             self._faults.clear()
+
+    def deny(self, verb: str, resource: str, group: str = "") -> None:
+        """RBAC does not allow ``verb`` ("*": any) on ``resource`` of ``group`` ("" is the
+        core group), in any namespace: such requests get 403 and a SelfSubjectAccessReview
+        says ``allowed: false``. Everything not denied is allowed."""
+        with self.cluster.lock:
+            self._denied.add((verb, group, resource))
 
 
 def write_kubeconfig(

@@ -144,6 +144,53 @@ class ClusterClient:
             )
         return list(versions)
 
+    # -- what `shiptrace doctor` asks ----------------------------------------------------
+    async def serving_version(self, kind: str) -> str | None:
+        """The version the cluster serves ``kind`` at (its own, or the newest of its group
+        that lists it), None when it serves no such resource (its CRD is not installed). A
+        group can be served without the kind: Argo CD and Argo Rollouts share argoproj.io."""
+        api = self._api_kind(kind)
+        if api.group:
+            try:
+                versions = await self.served_versions(api.group, kind)
+            except NotFound:
+                return None
+        else:
+            versions = ["v1"]
+        for version in versions if api.version is None else [api.version]:
+            if version not in versions:
+                continue
+            path = f"/apis/{api.group}/{version}" if api.group else f"/api/{version}"
+            try:
+                body = await self.get(path, f"API discovery of {path}")
+            except NotFound:
+                continue
+            if any(r.get("name") == api.plural for r in body.get("resources") or []):
+                return version
+        return None
+
+    async def allowed(self, verb: str, group: str, resource: str) -> bool:
+        """Whether these credentials may ``verb`` ``resource`` of ``group`` ("" is the core
+        group) in every namespace: a SelfSubjectAccessReview, which any authenticated user may
+        create."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self._review, verb, group, resource)
+
+    def _review(self, verb: str, group: str, resource: str) -> bool:
+        attributes = k8s.V1ResourceAttributes(verb=verb, group=group, resource=resource)
+        review = k8s.V1SelfSubjectAccessReview(
+            spec=k8s.V1SelfSubjectAccessReviewSpec(resource_attributes=attributes)
+        )
+        try:
+            answer = k8s.AuthorizationV1Api(self.api).create_self_subject_access_review(
+                review, _request_timeout=TIMEOUT
+            )
+        except ApiException as exc:
+            raise self._api_error(exc.status, f"an access review of {verb} {resource}") from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise self._unreachable(exc) from None
+        return bool(answer.status is not None and answer.status.allowed)
+
     def _api_kind(self, kind: str) -> ApiKind:
         try:
             return self.kinds[kind]
@@ -229,6 +276,18 @@ class Clusters:
                 context or "current", self._api_client(context), self._pool, source, self.kinds
             )
         return self._clients[context]
+
+    def contexts(self) -> list[str] | None:
+        """The context names of the kubeconfig (every file of KUBECONFIG, merged); None when
+        it cannot be read or the in-cluster service account is used instead."""
+        if self._use_in_cluster(None):
+            return None
+        files = self.kubeconfig or str(Path("~/.kube/config").expanduser())
+        try:
+            found, _ = k8s_config.list_kube_config_contexts(config_file=files)
+        except (ConfigException, OSError, TypeError, KeyError):
+            return None
+        return [str(c["name"]) for c in found or [] if isinstance(c, dict) and "name" in c]
 
     def close(self) -> None:
         for c in self._clients.values():

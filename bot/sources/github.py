@@ -110,6 +110,13 @@ class GitHubClient:
     async def repository(self, repo: str) -> dict[str, Any]:
         return dict(await self.get(f"/repos/{repo}"))
 
+    async def rate_limit(self) -> dict[str, Any]:
+        """The REST API's rate limit now (``limit``, ``remaining``, ``reset`` in epoch
+        seconds), never cached. A refused token raises here as anywhere; asking costs none
+        of the limit."""
+        body = await self.get("/rate_limit", revalidate=False)
+        return dict(body["resources"]["core"])
+
     async def pull(self, repo: str, number: int) -> dict[str, Any]:
         return dict(await self.get(f"/repos/{repo}/pulls/{number}"))
 

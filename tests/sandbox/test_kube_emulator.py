@@ -1004,7 +1004,7 @@ def test_kubeconfig_with_two_clusters(tmp_path: Path) -> None:
         assert [r.path for r in prod.requests] == ["/apis/apps/v1/namespaces/apps/deployments/web"]
 
 
-# --- speed -----------------------------------------------------------------------------------
+# --- size ----------------------------------------------------------------------------------------
 
 
 def test_seeding_and_listing_a_thousand_objects(emu: KubeEmulator, api: client.ApiClient) -> None:
@@ -1017,3 +1017,66 @@ def test_seeding_and_listing_a_thousand_objects(emu: KubeEmulator, api: client.A
     raw = apps.list_namespaced_deployment("prod", _preload_content=False)
     assert len(json.loads(raw.data)["items"]) == 1000
     assert len(apps.list_namespaced_deployment("prod").items) == 1000
+
+
+# --- access reviews ----------------------------------------------------------------------------
+
+
+def review(api: client.ApiClient, verb: str, group: str, resource: str, namespace: str = "") -> Any:
+    body = client.V1SelfSubjectAccessReview(
+        spec=client.V1SelfSubjectAccessReviewSpec(
+            resource_attributes=client.V1ResourceAttributes(
+                verb=verb, group=group, resource=resource, namespace=namespace or None
+            )
+        )
+    )
+    return client.AuthorizationV1Api(api).create_self_subject_access_review(body)
+
+
+def test_self_subject_access_review_allows_by_default(
+    emu: KubeEmulator, api: client.ApiClient
+) -> None:
+    answer = review(api, "list", "apps", "deployments")
+    assert answer.kind == "SelfSubjectAccessReview" and answer.status.allowed is True
+    assert answer.spec.resource_attributes.resource == "deployments"
+    request = emu.requests[-1]
+    assert (request.method, request.path, request.status) == (
+        "POST",
+        "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+        201,
+    )
+
+
+def test_denied_access_is_reviewed_and_enforced(emu: KubeEmulator, api: client.ApiClient) -> None:
+    emu.add(deployment("web"))
+    emu.deny("list", "deployments", group="apps")
+    denied = review(api, "list", "apps", "deployments")
+    assert denied.status.allowed is False and denied.status.denied is not True
+    assert review(api, "get", "apps", "deployments").status.allowed is True
+    assert review(api, "list", "apps", "deployments", namespace="prod").status.allowed is False
+    apps = client.AppsV1Api(api)
+    with pytest.raises(ApiException) as err:
+        apps.list_namespaced_deployment("prod")
+    body = status_body(err.value)
+    assert err.value.status == 403
+    assert 'cannot list resource "deployments" in API group "apps"' in body["message"]
+    assert apps.read_namespaced_deployment("web", "prod").metadata.name == "web"
+    emu.deny("*", "pods")
+    assert review(api, "get", "", "pods").status.allowed is False
+    with pytest.raises(ApiException) as err:
+        client.CoreV1Api(api).list_pod_for_all_namespaces()
+    assert err.value.status == 403
+
+
+def test_access_review_needs_attributes(emu: KubeEmulator) -> None:
+    request = urllib.request.Request(
+        emu.url + "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+        data=json.dumps(
+            {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "spec": {}}
+        ).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(request)
+    assert err.value.code == 422 and json.load(err.value)["reason"] == "Invalid"

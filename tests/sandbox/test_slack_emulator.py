@@ -65,6 +65,23 @@ async def test_auth_test_identifies_the_bot(emu: SlackEmulator, client: AsyncWeb
     assert (call.method, call.token, call.status) == ("auth.test", "xoxb-test", 200)
 
 
+async def test_auth_test_says_the_granted_scopes_in_a_header(emu: SlackEmulator) -> None:
+    # Slack answers every call made with a valid token with the token's scopes.
+    client = AsyncWebClient(token=emu.token, base_url=emu.api_url)
+    resp = await client.auth_test()
+    granted = resp.headers["x-oauth-scopes"]
+    assert granted == "commands,chat:write,channels:history,groups:history,files:write"
+    emu.scopes = ["commands"]
+    assert (await client.auth_test()).headers["x-oauth-scopes"] == "commands"
+    app = AsyncWebClient(base_url=emu.api_url)
+    opened = await app.apps_connections_open(app_token=emu.app_token)
+    assert opened.headers["x-oauth-scopes"] == "connections:write"
+    refused = AsyncWebClient(token="xoxb-wrong", base_url=emu.api_url)
+    with pytest.raises(SlackApiError) as exc:
+        await refused.auth_test()
+    assert "x-oauth-scopes" not in exc.value.response.headers
+
+
 @pytest.mark.parametrize(
     ("token", "error"),
     [(None, "not_authed"), ("xoxb-wrong", "invalid_auth"), ("xapp-test", "not_allowed_token_type")],
