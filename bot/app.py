@@ -40,6 +40,8 @@ from bot.drift.scan import scan_all
 from bot.drift.store import Incidents
 from bot.engine import Engine, open_engine
 from bot.errors import ConfigError
+from bot.export.follow import TraceExport
+from bot.export.otlp import SpanSink, export_configured
 from bot.follow.store import Follows
 from bot.leader import Elector, leader_only
 from bot.scheduler import IntervalJob, Job, StartJob, build_scheduler
@@ -76,6 +78,7 @@ class Bot:
     elector: Elector | None = None  # None: one replica runs every job
     # The jobs as the scheduler runs them (only on the Lease holder when there is a Lease).
     jobs: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
+    export_job: TraceExport | None = None  # None: no OTLP collector configured
 
     async def ready(self) -> dict[str, bool]:
         checks = {"store": self.engine.store.ping()}
@@ -188,11 +191,28 @@ async def running(
             clock,
         )
         elector, lease = _elector(settings, engine)
+        # OTEL_EXPORTER_OTLP_ENDPOINT set: merged PRs are followed and exported on their own.
+        sink = SpanSink() if export_configured() else None
+        export_job = (
+            TraceExport(
+                engine.github,
+                engine.tracer,
+                services,
+                engine.store,
+                sink,
+                clock,
+                longest=timedelta(days=settings.shiptrace_export_max_days),
+            )
+            if sink is not None
+            else None
+        )
         jobs: list[Job] = [
             IntervalJob("follow", follow_job.run, settings.shiptrace_follow_interval),
             IntervalJob("drift", drift_job.run, settings.shiptrace_drift_interval),
             *digest_job.cron_jobs(),
         ]
+        if export_job is not None:
+            jobs.append(IntervalJob("export", export_job.run, settings.shiptrace_export_interval))
         if digest_job.channels:
             jobs.append(StartJob("digest-start", digest_job.catch_up))
             jobs.append(IntervalJob("digest-catch-up", digest_job.catch_up, CATCH_UP_EVERY))
@@ -233,6 +253,7 @@ async def running(
                 app, engine, deps, follow_job, drift_job, digest_job, scheduler, None, "", elector
             )
             bot.jobs = {job.name: job.run for job in jobs}
+            bot.export_job = export_job
             bot.url = f"http://{_url_host(bound[0])}:{bound[1]}"
             bot_ref.append(bot)
             if settings.slack_app_token is not None:
@@ -252,6 +273,8 @@ async def running(
                 await elector.release()  # the next replica takes over at once
             if lease is not None:
                 lease.close()
+            if sink is not None:
+                sink.shutdown()
             if socket is not None:
                 await socket.close_async()
             await runner.cleanup()

@@ -2,8 +2,9 @@
 
 Exit codes of ``where`` (DESIGN §4): 0 resolved (even when stages failed or a source was
 unreadable), 2 bad input or config, 3 the change does not exist, 4 GitHub unreachable or auth
-refused. ``drift``: 0 no drift, 1 drift found, 2 bad config, 4 no drift found but some
-environment could not be checked. ``digest``: 0 built (what could not be read is said first),
+refused; with ``--otlp``, a collector that does not take the trace is one warning on stderr,
+not an exit code. ``drift``: 0 no drift, 1 drift found, 2 bad config, 4 no drift found but
+some environment could not be checked. ``digest``: 0 built (what could not be read is said first),
 2 bad config or an unknown --channel, 4 GitHub could not be read at all (nothing is printed
 or posted). Errors are one line on stderr, never a traceback.
 """
@@ -33,6 +34,10 @@ from bot.drift.scan import scan
 from bot.drift.store import Incidents
 from bot.engine import open_clusters, open_engine
 from bot.errors import BadInput, ConfigError, GitHubUnavailable, ShiptraceError
+from bot.export.follow import change_spans
+from bot.export.otlp import ExportResult, SpanSink, endpoint_from_env, otlp_json
+from bot.export.spans import SpanRecord, trace_id_for
+from bot.model import Trace
 from bot.refs import USAGE, parse_ref
 from bot.render.digest import digest_text
 from bot.render.json import render_json
@@ -53,6 +58,8 @@ cluster unreachable, a kind forbidden) are named on stderr.
 exit status: 0 no drift, 1 drift found, 2 bad config, 4 no drift found but some
 environment could not be checked"""
 
+
+WHERE_OUTPUTS = ("text", "json", "otlp-json")
 
 DOCTOR_HELP = """\
 Check that everything the bot needs is in place, and print one row per check, ✓ or ✗, with a
@@ -82,7 +89,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", type=Path, help="service map (default: $SHIPTRACE_CONFIG or shiptrace.yaml)"
     )
     where.add_argument(
-        "--json", action="store_true", help="print one JSON object (the trace contract)"
+        "-o",
+        "--output",
+        choices=WHERE_OUTPUTS,
+        help="text (default), json (the trace contract) or otlp-json (the trace's finished "
+        "spans as an OTLP/JSON export request)",
+    )
+    where.add_argument("--json", action="store_true", help="the same as -o json")
+    where.add_argument(
+        "--otlp",
+        action="store_true",
+        help="also export the trace's finished spans to the OpenTelemetry collector the "
+        "OTEL_EXPORTER_OTLP_* environment names (default http://localhost:4318)",
     )
 
     drift = sub.add_parser(
@@ -161,7 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Everything but a link's host, before anything is opened: a typo costs nothing.
             parse_ref(args.ref, None)
             services = load_service_map(args.config or settings.shiptrace_config)
-            return asyncio.run(_where(settings, services, args.ref, args.json))
+            output = args.output or ("json" if args.json else "text")
+            return asyncio.run(_where(settings, services, args.ref, output, args.otlp))
         if args.command == "drift":
             services = load_service_map(args.config or settings.shiptrace_config)
             return asyncio.run(_drift(settings, services, args.json))
@@ -206,12 +225,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.error(f"unknown command {args.command}")
 
 
-async def _where(settings: Settings, services: ServiceMap, text: str, as_json: bool) -> int:
-    async with open_engine(settings, services) as engine:
-        ref = await engine.web.parse(text)
-        trace = await engine.tracer.trace(ref)
-    print(render_json(trace) if as_json else render_text(trace))
+async def _where(
+    settings: Settings, services: ServiceMap, text: str, output: str, otlp: bool
+) -> int:
+    # A bad OTEL_* setting is exit 2 before any look-up.
+    sink = SpanSink() if otlp else None
+    try:
+        async with open_engine(settings, services) as engine:
+            ref = await engine.web.parse(text)
+            trace = await engine.tracer.trace(ref)
+            exporting = sink is not None or output == "otlp-json"
+            spans = change_spans(trace, engine.store, utcnow()) if exporting else []
+        if output == "otlp-json":
+            print(json.dumps(otlp_json(spans), indent=2))
+        else:
+            print(render_json(trace) if output == "json" else render_text(trace))
+        if sink is not None:  # after the answer: a slow collector never holds it up
+            _exported(trace, spans, await sink.export_async(spans))
+    finally:
+        if sink is not None:
+            sink.shutdown()
     return 0
+
+
+def _exported(trace: Trace, spans: list[SpanRecord], result: ExportResult) -> None:
+    """One line on stderr saying what went where (a failure was logged by the sink)."""
+    if not result.ok:
+        return
+    trace_id = f"{trace_id_for(trace.change.repo, trace.change.sha):032x}"
+    if not spans:
+        print(
+            f"shiptrace: nothing to export yet: no stage of {trace.change.requested} has ended",
+            file=sys.stderr,
+        )
+    elif not result.keys:
+        print("shiptrace: nothing exported: OTEL_SDK_DISABLED is true", file=sys.stderr)
+    else:
+        print(
+            f"shiptrace: exported {len(result.keys)} spans of trace {trace_id} "
+            f"to {endpoint_from_env()}",
+            file=sys.stderr,
+        )
 
 
 async def _drift(settings: Settings, services: ServiceMap, as_json: bool) -> int:

@@ -325,6 +325,10 @@ class Settings(BaseSettings):
     shiptrace_drift_interval: int = Field(default=60, ge=10)
     shiptrace_drift_grace: int = Field(default=120, ge=0)
     shiptrace_drift_cooldown: int = Field(default=1800, ge=0)
+    # Trace export by serve (when OTEL_EXPORTER_OTLP_ENDPOINT is set): how often merged PRs
+    # are traced for spans that ended, and for how many days after its merge a PR is followed.
+    shiptrace_export_interval: int = Field(default=60, ge=10)
+    shiptrace_export_max_days: float = Field(default=7.0, gt=0)
     # Several replicas: only the holder of this Lease runs the scheduled jobs. Unset: one
     # replica, no election. The namespace defaults to the pod's own (POD_NAMESPACE).
     shiptrace_lease_name: str | None = None
