@@ -156,6 +156,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--port", type=_port, help="port to listen on (default: $SHIPTRACE_PORT or 3000)"
     )
+    demo = sub.add_parser(
+        "demo",
+        help="see it work: one change traced on local emulators, no accounts",
+        description="Walk one change (acme/shop#412) from merge through CI, Argo CD in staging "
+        "and Flux in production, then a drift incident and the daily digest: the real bot "
+        "against emulators of GitHub, Kubernetes and Slack on 127.0.0.1. No network, no "
+        "accounts, no config. Exit 0 when the change reached production and the incident "
+        "opened and resolved, else 1.",
+    )
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="keep the sandbox running (the change live everywhere) and print its environment "
+        "for shiptrace in another terminal; Ctrl-C stops it",
+    )
     return parser
 
 
@@ -169,6 +184,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command == "demo":  # its own settings: nothing from this environment
+            from bot import demo  # the sandbox loads only for the demo
+
+            return demo.main(serve=args.serve)
         settings = load_settings()
         logging.basicConfig(
             level=settings.shiptrace_log_level.upper(),

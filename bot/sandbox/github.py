@@ -398,6 +398,21 @@ class GitHubEmulator:
             r.check_runs.append(run)
             return run.id
 
+    def complete_check_run(
+        self, repo: str, run_id: int, conclusion: str, completed_at: str | None = None
+    ) -> None:
+        """Finish a queued or running check run in place (same id), as GitHub does."""
+        conclusion = str(_default_conclusion("completed", conclusion, CHECK_CONCLUSIONS))
+        with self._lock:
+            r = self.repo(repo)
+            run = next((c for c in r.check_runs if c.id == run_id), None)
+            if run is None:
+                raise KeyError(f"{r.full_name}: no check run {run_id}")
+            run.status, run.conclusion = "completed", conclusion
+            if completed_at is None:  # as add_check_run: two minutes after it started
+                completed_at = _plus(run.started_at, minutes=2) if run.started_at else BASE_TIME
+            run.completed_at = iso(completed_at)
+
     def add_status(
         self,
         repo: str,

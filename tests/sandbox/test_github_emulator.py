@@ -489,6 +489,22 @@ def test_check_runs_list_and_filters(emu: GitHubEmulator, gh: Github, shop: Shop
     assert status == 200 and body["total_count"] == 4
 
 
+def test_a_running_check_run_completes_in_place(
+    emu: GitHubEmulator, gh: Github, shop: Shop
+) -> None:
+    run = emu.add_check_run(
+        "acme/shop", shop.f1, name="test", status="in_progress", started_at="2026-11-26T09:00:00Z"
+    )
+    emu.complete_check_run("acme/shop", run, "success", completed_at="2026-11-26T09:05:00Z")
+    [done] = gh.get_repo("acme/shop").get_commit(shop.f1).get_check_runs(filter="all")
+    assert (done.id, done.status, done.conclusion) == (run, "completed", "success")
+    assert done.completed_at == datetime(2026, 11, 26, 9, 5, tzinfo=UTC)
+    with pytest.raises(ValueError, match="conclusion"):
+        emu.complete_check_run("acme/shop", run, "exploded")
+    with pytest.raises(KeyError, match="no check run 1"):
+        emu.complete_check_run("acme/shop", 1, "success")
+
+
 def test_check_runs_pagination_and_unknown_ref(emu: GitHubEmulator, shop: Shop) -> None:
     for i in range(5):
         emu.add_check_run("acme/shop", shop.c4, name=f"job-{i}", conclusion="success")

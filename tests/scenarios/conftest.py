@@ -11,11 +11,12 @@ import pytest
 from bot.cli import main
 from bot.sandbox.github import GitHubEmulator
 from bot.sandbox.kube import KubeEmulator, write_kubeconfig
+from bot.sandbox.scenario import Clock
 from bot.sandbox.slack import SlackEmulator
 from tests.scenarios import shop
 from tests.scenarios.command import Cli, Result
 from tests.scenarios.fleet import TWO_ENVS, KubeEmulators, live_prod, live_staging
-from tests.scenarios.slackbot import SLACK_CONFIG, Clock
+from tests.scenarios.slackbot import SLACK_CONFIG
 
 CONFIG = """
 default_repo: acme/shop

@@ -9,8 +9,6 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +18,10 @@ from pydantic import SecretStr
 
 from bot.app import Bot, running
 from bot.config import Settings, load_service_map
+from bot.sandbox.scenario import TWO_ENVS, Clock
 from bot.sandbox.slack import SlackEmulator
 from bot.sandbox.slack_signing import block_actions_body, signed_headers, slash_command_body
 from bot.sandbox.threaded import ThreadedServer
-from tests.scenarios.fleet import TWO_ENVS
 
 SECRET = "test-signing-secret"
 DEPLOYS = "C0DEPLOYS"  # allowed: acme/shop, default repo acme/shop
@@ -44,19 +42,6 @@ slack:
     C0DIGEST: {repos: ["acme/*"], digest: true}
 """
 )
-
-
-@dataclass
-class Clock:
-    """The bot's clock, moved by the test."""
-
-    now: datetime = field(default_factory=lambda: datetime(2026, 11, 26, 10, 0, tzinfo=UTC))
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @asynccontextmanager
