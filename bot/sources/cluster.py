@@ -230,6 +230,11 @@ class Clusters:
             )
         return self._clients[context]
 
+    @property
+    def opened(self) -> int:
+        """How many clusters have been reached for so far (the CLI's progress line)."""
+        return len(self._clients)
+
     def close(self) -> None:
         for c in self._clients.values():
             c.api.close()
