@@ -41,8 +41,9 @@ def cluster_reads(kinds: Iterable[str] | None = None) -> Grants:
     return {key: frozenset(verbs) for key, verbs in reads.items()}
 
 
-def open_clusters(settings: Settings) -> Clusters:
-    return Clusters(concurrency=settings.shiptrace_concurrency, kinds=CLUSTER_KINDS)
+def open_clusters(settings: Settings, kubeconfig: str | None = None) -> Clusters:
+    """``kubeconfig``: a path that wins over ``KUBECONFIG`` (the CLI's ``--kubeconfig``)."""
+    return Clusters(kubeconfig, concurrency=settings.shiptrace_concurrency, kinds=CLUSTER_KINDS)
 
 
 @dataclass
@@ -72,11 +73,11 @@ def github_options(settings: Settings) -> GitHubOptions:
 
 @asynccontextmanager
 async def open_engine(
-    settings: Settings, services: ServiceMap, clock: Clock = utcnow
+    settings: Settings, services: ServiceMap, clock: Clock = utcnow, kubeconfig: str | None = None
 ) -> AsyncIterator[Engine]:
     store = Store.open(settings.shiptrace_db)
     github = GitHubClient(github_options(settings), store)
-    clusters = open_clusters(settings)
+    clusters = open_clusters(settings, kubeconfig)
     try:
         web = WebHost(settings.github_web_url, settings.github_api_url, store, github, services)
         tracer = Tracer(github, services, store, clusters, web, clock=clock)

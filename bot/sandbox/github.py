@@ -15,7 +15,11 @@ GitHub's error bodies and status codes (422 "No commit found for SHA" for unknow
 
 A GitHub App (``add_app``) can exchange a JWT signed with its key (RS256, ``iss`` = the App's
 id) for an installation token at ``POST /app/installations/{id}/access_tokens``, as on GitHub;
-that token is then accepted like ``token``.
+that token is then accepted like ``token`` until its ``expires_at`` (an hour, as on GitHub,
+unless ``lifetime`` says otherwise), then refused with 401 Bad credentials. Each exchange
+issues a new token: the first is the App's ``token``, the next ones ``<token>_2``, ``_3``…
+Expiry is judged by ``datetime.now``, so a test moves it with freezegun, for client and
+emulator alike.
 """
 
 from __future__ import annotations
@@ -113,7 +117,9 @@ class _App:
     app_id: str
     public_key: str  # PEM
     installation_id: int
-    token: str  # the installation token it is given
+    token: str  # the first installation token it is given
+    lifetime: timedelta  # how long each installation token is valid
+    issued: int = 0  # installation tokens issued so far
 
 
 @dataclass
@@ -166,6 +172,7 @@ class GitHubEmulator:
         self._repos: dict[str, Repo] = {}
         self._faults: list[_Fault] = []
         self._apps: list[_App] = []
+        self._installation_tokens: dict[str, datetime] = {}  # token -> its expires_at
         self._suites: dict[tuple[int, str, str], int] = {}
         self._lock = threading.RLock()
         self._ids = itertools.count(2_000_001)
@@ -244,10 +251,12 @@ class GitHubEmulator:
         public_key: str,
         installation_id: int,
         token: str = "ghs_installation",
+        lifetime: timedelta = timedelta(hours=1),
     ) -> None:
-        """A GitHub App (its public key, PEM) installed once, as ``installation_id``."""
+        """A GitHub App (its public key, PEM) installed once, as ``installation_id``; each
+        installation token it is given is valid for ``lifetime``."""
         with self._lock:
-            self._apps.append(_App(str(app_id), public_key, installation_id, token))
+            self._apps.append(_App(str(app_id), public_key, installation_id, token, lifetime))
 
     def repo(self, full_name: str) -> Repo:
         try:
@@ -662,8 +671,14 @@ class GitHubEmulator:
         if self.token is None:
             return True
         scheme, _, value = header.partition(" ")
-        accepted = {self.token, *(app.token for app in self._apps)}
-        return scheme.lower() in ("token", "bearer") and value.strip() in accepted
+        if scheme.lower() not in ("token", "bearer"):
+            return False
+        value = value.strip()
+        with self._lock:
+            expires = self._installation_tokens.get(value)
+        if expires is not None:
+            return datetime.now(UTC) < expires
+        return value == self.token
 
     def _access_token(self, header: str, installation_id: int) -> _Reply:
         """An installation token for a JWT from the App's own key; GitHub's 401 and 404."""
@@ -685,9 +700,13 @@ class GitHubEmulator:
             return _Reply(404, b.error(404, "Not Found"))
         # POST is outside the GET-only OpenAPI subset: this is the installation-token schema's
         # required fields (token, expires_at) and two of its optional ones.
-        expires = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+        with self._lock:
+            app.issued += 1
+            token = app.token if app.issued == 1 else f"{app.token}_{app.issued}"
+            expires = datetime.now(UTC).replace(microsecond=0) + app.lifetime
+            self._installation_tokens[token] = expires
         body = {
-            "token": app.token,
+            "token": token,
             "expires_at": expires.isoformat().replace("+00:00", "Z"),
             "permissions": {"contents": "read", "pull_requests": "read", "checks": "read"},
             "repository_selection": "all",

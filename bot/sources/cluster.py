@@ -289,6 +289,11 @@ class Clusters:
             return None
         return [str(c["name"]) for c in found or [] if isinstance(c, dict) and "name" in c]
 
+    @property
+    def opened(self) -> int:
+        """How many clusters have been reached for so far (the CLI's progress line)."""
+        return len(self._clients)
+
     def close(self) -> None:
         for c in self._clients.values():
             c.api.close()
