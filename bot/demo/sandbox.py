@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.demo.story import CONFIG
 from bot.sandbox.github import GitHubEmulator
 from bot.sandbox.kube import KubeEmulator, write_kubeconfig
+from bot.sandbox.otlp import OTLPReceiver
 from bot.sandbox.slack import SlackEmulator
 
 # What the emulators accept: no real account's.
@@ -32,6 +33,7 @@ class Sandbox:
     github: GitHubEmulator
     clusters: dict[str, KubeEmulator]
     slack: SlackEmulator
+    otlp: OTLPReceiver  # where the delivery's trace is exported
 
     @property
     def config(self) -> Path:
@@ -58,6 +60,8 @@ class Sandbox:
             "SLACK_API_URL": self.slack.api_url,
             "SLACK_BOT_TOKEN": SLACK_TOKEN,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": self.otlp.url,
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
             # Requests to the emulators never go through a proxy.
             "NO_PROXY": no_proxy,
             "no_proxy": no_proxy,
@@ -72,9 +76,11 @@ class Sandbox:
 
     def process_environment(self) -> dict[str, str]:
         """What is read from the environment itself rather than the settings: the
-        kubeconfig (by the Kubernetes client) and the proxy bypass (by every HTTP client)."""
+        kubeconfig (by the Kubernetes client), the collector (by the OpenTelemetry exporter)
+        and the proxy bypass (by every HTTP client)."""
         env = self.environment()
-        return {name: env[name] for name in ("KUBECONFIG", "NO_PROXY", "no_proxy")}
+        names = ("KUBECONFIG", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL")
+        return {name: env[name] for name in (*names, "NO_PROXY", "no_proxy")}
 
 
 def foreign(environ: Mapping[str, str]) -> list[str]:
@@ -93,7 +99,8 @@ def sandbox() -> Iterator[Sandbox]:
             "prod": stack.enter_context(KubeEmulator("prod")),
         }
         slack = stack.enter_context(SlackEmulator(token=SLACK_TOKEN))
-        box = Sandbox(path, github, clusters, slack)
+        otlp = stack.enter_context(OTLPReceiver())
+        box = Sandbox(path, github, clusters, slack, otlp)
         write_kubeconfig(box.kubeconfig, clusters)
         box.config.write_text(CONFIG, encoding="utf-8")
         yield box

@@ -20,6 +20,9 @@ from bot.app import Bot, running
 from bot.config import load_service_map
 from bot.demo.sandbox import SIGNING_SECRET, Sandbox, environment, sandbox
 from bot.demo.story import CHANNEL, CHANNEL_NAME, REF, Story
+from bot.export.follow import change_spans
+from bot.export.otlp import SpanSink
+from bot.export.spans import span_tree_text
 from bot.render.digest import DIGEST_EVENT
 from bot.render.incident import INCIDENT_EVENT
 from bot.render.slack_text import blocks_text, mrkdwn_text
@@ -45,6 +48,7 @@ class Outcome:
     opened: bool = False
     resolved: bool = False
     digest: bool = False
+    spans: int = 0  # exported to the OTLP receiver
     seen: dict[str, str] = field(default_factory=dict)  # ts -> what was shown of it
 
 
@@ -143,6 +147,29 @@ class Walk:
         self.story.recover(190)
         await self.posted("drift")
 
+    async def trace(self) -> None:
+        """The delivery as one OpenTelemetry trace, exported to the sandbox's OTLP receiver
+        as `shiptrace where --otlp` (or `serve`, on its own) would."""
+        self.say()
+        self.say(f"── {self.clock.now:%a %d %b %H:%M} UTC · the delivery as a trace (OTLP)")
+        engine = self.bot.engine
+        trace = await engine.tracer.trace(await engine.web.parse(REF))
+        spans = change_spans(trace, engine.store, self.clock.now)
+        sink = SpanSink()
+        try:
+            result = await sink.export_async(spans)
+        finally:
+            sink.shutdown()
+        received = self.box.otlp.spans
+        if not result.ok or len(received) != len(spans):
+            raise DemoFailed(f"the OTLP receiver got {len(received)} of {len(spans)} spans")
+        self.outcome.spans = len(received)
+        self.say(
+            f"  exported {len(spans)} spans to {self.box.otlp.url}; as a trace view shows them:"
+        )
+        for line in span_tree_text(spans).splitlines():
+            self.say(f"  │ {line}")
+
     async def digest(self) -> None:
         self.clock.now = DIGEST_AT
         self.say()
@@ -173,6 +200,7 @@ async def walk(out: TextIO) -> int:
             try:
                 await w.delivery()
                 await w.drift()
+                await w.trace()
                 await w.digest()
             except DemoFailed as exc:
                 print(f"shiptrace demo: {exc}", file=sys.stderr)
@@ -189,6 +217,7 @@ def _summary(o: Outcome, seconds: float, out: TextIO) -> int:
             (f"{REF} live in production (the last answer was {o.where!r})", o.where.endswith(LIVE)),
             ("a drift incident opening", o.opened),
             ("the incident resolving", o.resolved),
+            ("the trace exported", o.spans > 0),
             ("the digest", o.digest),
         )
         if not ok
@@ -199,6 +228,7 @@ def _summary(o: Outcome, seconds: float, out: TextIO) -> int:
     print(file=out)
     print(f"✓ {REF} traced from merge to live in production in {o.steps} steps", file=out)
     print(f"✓ 1 drift incident opened a thread in {CHANNEL_NAME} and resolved in it", file=out)
+    print(f"✓ the delivery exported as one OpenTelemetry trace of {o.spans} spans", file=out)
     print(f"✓ the daily digest posted in {CHANNEL_NAME}", file=out)
     print(
         f"Done in {seconds:.1f} s. `shiptrace demo --serve` keeps this sandbox running, to try "

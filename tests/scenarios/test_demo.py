@@ -71,10 +71,15 @@ def test_the_walk_reaches_production_opens_and_resolves_an_incident_and_posts_th
         "  │ Resolved: shop in production",
         "  shiptrace replied in the thread in #deploys:",
         "  │ ✅ Reconciled after 10 min.",
+        "the delivery as a trace (OTLP)",
+        "  │ deliver acme/shop#412",
+        "  │     rollout",
+        "  │     drift production",
         "  │ Delivery digest",
         "  │ • acme/shop#412 Add gift cards — ✅ CI  ✅ staging  ✅ production",
         "✓ acme/shop#412 traced from merge to live in production in 6 steps",
         "✓ 1 drift incident opened a thread in #deploys and resolved in it",
+        "✓ the delivery exported as one OpenTelemetry trace of 12 spans",
         "✓ the daily digest posted in #deploys",
     ]
     at = 0
