@@ -32,6 +32,7 @@ from bot.drift.scan import scan
 from bot.drift.store import Incidents
 from bot.engine import open_clusters, open_engine
 from bot.errors import BadInput, ConfigError, GitHubUnavailable, ShiptraceError
+from bot.observe.logging import configure as configure_logging
 from bot.refs import USAGE, parse_ref
 from bot.render.digest import digest_text
 from bot.render.json import render_json
@@ -105,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="run the Slack bot",
         description="Run the Slack bot: HTTP on /slack/events, or Socket Mode when "
-        "SLACK_APP_TOKEN is set; /healthz and /readyz either way.",
+        "SLACK_APP_TOKEN is set; /healthz, /readyz and /metrics either way.",
     )
     serve.add_argument(
         "--config", type=Path, help="service map (default: $SHIPTRACE_CONFIG or shiptrace.yaml)"
@@ -128,11 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.shiptrace_log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
+        configure_logging(settings.shiptrace_log_format, settings.shiptrace_log_level)
         if args.command == "where":
             # Everything but a link's host, before anything is opened: a typo costs nothing.
             parse_ref(args.ref, None)

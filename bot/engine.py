@@ -11,6 +11,7 @@ from bot.config import ServiceMap, Settings
 from bot.model import ApiKind
 from bot.sources.cluster import Clusters
 from bot.sources.github import GitHubClient, GitHubOptions
+from bot.sources.observer import RequestObserver
 from bot.store import Store
 from bot.timefmt import Clock, utcnow
 from bot.trace.tracer import Tracer
@@ -20,8 +21,10 @@ from bot.trace.webhost import WebHost
 CLUSTER_KINDS: dict[str, ApiKind] = {**kube.KINDS, **gitops.KINDS}
 
 
-def open_clusters(settings: Settings) -> Clusters:
-    return Clusters(concurrency=settings.shiptrace_concurrency, kinds=CLUSTER_KINDS)
+def open_clusters(settings: Settings, observer: RequestObserver | None = None) -> Clusters:
+    return Clusters(
+        concurrency=settings.shiptrace_concurrency, kinds=CLUSTER_KINDS, observer=observer
+    )
 
 
 @dataclass
@@ -51,11 +54,14 @@ def github_options(settings: Settings) -> GitHubOptions:
 
 @asynccontextmanager
 async def open_engine(
-    settings: Settings, services: ServiceMap, clock: Clock = utcnow
+    settings: Settings,
+    services: ServiceMap,
+    clock: Clock = utcnow,
+    observer: RequestObserver | None = None,  # who counts the requests (bot.observe)
 ) -> AsyncIterator[Engine]:
     store = Store.open(settings.shiptrace_db)
-    github = GitHubClient(github_options(settings), store)
-    clusters = open_clusters(settings)
+    github = GitHubClient(github_options(settings), store, observer)
+    clusters = open_clusters(settings, observer)
     try:
         web = WebHost(settings.github_web_url, settings.github_api_url, store, github, services)
         tracer = Tracer(github, services, store, clusters, web, clock=clock)
