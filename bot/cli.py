@@ -49,6 +49,7 @@ from bot.export.follow import change_spans
 from bot.export.otlp import ExportResult, SpanSink, endpoint_from_env, otlp_json
 from bot.export.spans import SpanRecord, trace_id_for
 from bot.model import Trace
+from bot.observe.logging import configure as configure_logging
 from bot.refs import USAGE, parse_ref
 from bot.render.digest import digest_dict, digest_text
 from bot.render.documents import as_json, as_yaml
@@ -144,7 +145,7 @@ from it)."""
 
 SERVE_HELP = """\
 Run the Slack bot: HTTP on /slack/events, or Socket Mode when SLACK_APP_TOKEN is set;
-/healthz and /readyz either way."""
+/healthz, /readyz and /metrics either way."""
 
 
 DOCTOR_HELP = """\
@@ -346,11 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return demo.main(serve=args.serve)
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.shiptrace_log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
+        configure_logging(settings.shiptrace_log_format, settings.shiptrace_log_level)
         if args.command == "where":
             # Everything but a link's host, before anything is opened: a typo costs nothing.
             parse_ref(args.ref, None)

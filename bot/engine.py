@@ -12,6 +12,7 @@ from bot.config import ServiceMap, Settings
 from bot.model import ApiKind
 from bot.sources.cluster import Clusters
 from bot.sources.github import GitHubClient, GitHubOptions
+from bot.sources.observer import RequestObserver
 from bot.store import Store
 from bot.timefmt import Clock, utcnow
 from bot.trace.tracer import Tracer
@@ -41,9 +42,16 @@ def cluster_reads(kinds: Iterable[str] | None = None) -> Grants:
     return {key: frozenset(verbs) for key, verbs in reads.items()}
 
 
-def open_clusters(settings: Settings, kubeconfig: str | None = None) -> Clusters:
+def open_clusters(
+    settings: Settings, kubeconfig: str | None = None, observer: RequestObserver | None = None
+) -> Clusters:
     """``kubeconfig``: a path that wins over ``KUBECONFIG`` (the CLI's ``--kubeconfig``)."""
-    return Clusters(kubeconfig, concurrency=settings.shiptrace_concurrency, kinds=CLUSTER_KINDS)
+    return Clusters(
+        kubeconfig,
+        concurrency=settings.shiptrace_concurrency,
+        kinds=CLUSTER_KINDS,
+        observer=observer,
+    )
 
 
 @dataclass
@@ -73,11 +81,15 @@ def github_options(settings: Settings) -> GitHubOptions:
 
 @asynccontextmanager
 async def open_engine(
-    settings: Settings, services: ServiceMap, clock: Clock = utcnow, kubeconfig: str | None = None
+    settings: Settings,
+    services: ServiceMap,
+    clock: Clock = utcnow,
+    kubeconfig: str | None = None,
+    observer: RequestObserver | None = None,  # who counts the requests (bot.observe)
 ) -> AsyncIterator[Engine]:
     store = Store.open(settings.shiptrace_db)
-    github = GitHubClient(github_options(settings), store)
-    clusters = open_clusters(settings, kubeconfig)
+    github = GitHubClient(github_options(settings), store, observer)
+    clusters = open_clusters(settings, kubeconfig, observer)
     try:
         web = WebHost(settings.github_web_url, settings.github_api_url, store, github, services)
         tracer = Tracer(github, services, store, clusters, web, clock=clock)

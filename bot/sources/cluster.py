@@ -3,13 +3,16 @@
 Objects come back as plain JSON dicts (camelCase, as the API serves them): the typed models
 cost most of a list's time and the readers in :mod:`bot.gitops.objects` / :mod:`bot.kube.workloads` want
 the API's own shape. The official client is synchronous, so every call runs in a bounded
-thread pool. Retries of transient failures are urllib3's, configured on the client.
+thread pool. Retries of transient failures are urllib3's, configured on the client. Every
+attempt, and whether it failed, goes to the :class:`RequestObserver` (metrics, readiness).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import json
 import os
 import re
@@ -27,6 +30,7 @@ from kubernetes.config.config_exception import ConfigException
 from bot.errors import KubernetesError, KubernetesNotFound
 from bot.model import ApiKind
 from bot.sources.network import network_reason
+from bot.sources.observer import NoObserver, NotedRetry, RequestObserver
 
 TIMEOUT = (3.0, 10.0)  # connect, read seconds per request
 
@@ -51,9 +55,11 @@ class ClusterClient:
         pool: ThreadPoolExecutor,
         source: str | None = None,
         kinds: Mapping[str, ApiKind] | None = None,
+        observer: RequestObserver | None = None,
     ) -> None:
         self.label = label
         self.api = api
+        self.observer: RequestObserver = observer or NoObserver()
         self.kinds: Mapping[str, ApiKind] = kinds or {}  # what it may read: kind -> where
         # Where its address and credentials come from, for errors: "kubeconfig context 'prod'".
         self.source = source or f"kubeconfig context '{label}'"
@@ -191,6 +197,11 @@ class ClusterClient:
             raise self._unreachable(exc) from None
         return bool(answer.status is not None and answer.status.allowed)
 
+    async def probe(self) -> None:
+        """One cheap request (the API server's version, readable by any client): whether the
+        cluster answers; raises :class:`KubernetesError`."""
+        await self.get("/version", "the API server's version")
+
     def _api_kind(self, kind: str) -> ApiKind:
         try:
             return self.kinds[kind]
@@ -200,7 +211,22 @@ class ClusterClient:
     # -- transport -----------------------------------------------------------------------
     async def _call(self, path: str, query: dict[str, str], what: str) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self._request, path, query, what)
+        # In the caller's context: a log line from the thread carries its request id.
+        context = contextvars.copy_context()
+        call = functools.partial(context.run, self._observed, path, query, what)
+        return await loop.run_in_executor(self._pool, call)
+
+    def _observed(self, path: str, query: dict[str, str], what: str) -> dict[str, Any]:
+        try:
+            body = self._request(path, query, what)
+        except NotFound:
+            self.observer.kubernetes_request(self.label, None)  # the cluster answered
+            raise
+        except KubernetesError as exc:
+            self.observer.kubernetes_request(self.label, exc.message)
+            raise
+        self.observer.kubernetes_request(self.label, None)
+        return body
 
     def _request(self, path: str, query: dict[str, str], what: str) -> dict[str, Any]:
         try:
@@ -256,9 +282,11 @@ class Clusters:
         kubeconfig: str | None = None,
         concurrency: int = 8,
         kinds: Mapping[str, ApiKind] | None = None,
+        observer: RequestObserver | None = None,
     ) -> None:
         self.kubeconfig = kubeconfig or os.environ.get("KUBECONFIG") or None
         self.kinds: Mapping[str, ApiKind] = kinds or {}  # the kinds the bot reads
+        self.observer: RequestObserver = observer or NoObserver()
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="kube")
         self._clients: dict[str | None, ClusterClient] = {}
 
@@ -272,8 +300,9 @@ class Clusters:
                 if context
                 else "the kubeconfig's current context"
             )
+            label = context or "current"
             self._clients[context] = ClusterClient(
-                context or "current", self._api_client(context), self._pool, source, self.kinds
+                label, self._api_client(context), self._pool, source, self.kinds, self.observer
             )
         return self._clients[context]
 
@@ -337,9 +366,19 @@ class Clusters:
                 f"cannot read the kubeconfig {name} ({exc.strerror}); check KUBECONFIG"
             ) from None
         # Connection failures are retried briefly; a TLS failure ("other") would fail again.
-        configuration.retries = urllib3.Retry(
+        label = context or "current"
+
+        def retried(response: urllib3.BaseHTTPResponse | None, error: Exception | None) -> None:
+            if response is not None:
+                problem = f"cluster '{label}' answered {response.status}"
+            else:
+                reason = network_reason(error) if error is not None else "no answer"
+                problem = f"cluster '{label}' did not answer ({reason})"
+            self.observer.kubernetes_request(label, problem)
+
+        configuration.retries = NotedRetry(
             total=2, other=0, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)
-        )
+        ).noted(f"Kubernetes '{label}'", retried)
         return k8s.ApiClient(configuration)
 
     @staticmethod

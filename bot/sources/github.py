@@ -5,12 +5,16 @@ read can then never hide a request. Blocking PyGithub calls run in a bounded thr
 independent look-ups overlap; the store is only touched from the event loop's thread.
 
 Retries are urllib3's (through PyGithub's ``GithubRetry``): transient 5xx and timeouts only,
-with backoff, and a rate-limit wait capped at ``rate_limit_wait`` seconds.
+with backoff, and a rate-limit wait capped at ``rate_limit_wait`` seconds. Every attempt's
+status, and how each look-up ended, go to the :class:`RequestObserver` (metrics, readiness).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -28,15 +32,18 @@ from github.GithubException import (
     RateLimitExceededException,
     UnknownObjectException,
 )
+from github.Requester import Requester
 from requests.utils import parse_header_links
 
 from bot.errors import (
     GitHubAuthError,
+    GitHubError,
     GitHubNotFound,
     GitHubRateLimited,
     GitHubUnavailable,
 )
 from bot.sources.network import network_reason
+from bot.sources.observer import NoObserver, NotedRetry, RequestObserver
 from bot.store import Store
 from bot.timefmt import parse_time
 
@@ -59,14 +66,21 @@ class GitHubOptions:
     concurrency: int = 8
 
 
+class _Retry(NotedRetry, GithubRetry):
+    """PyGithub's retry policy (rate limits understood), each retry noted in one line."""
+
+
 class GitHubClient:
     """Read-only GitHub look-ups shiptrace needs, each returning plain JSON."""
 
-    def __init__(self, options: GitHubOptions, store: Store) -> None:
+    def __init__(
+        self, options: GitHubOptions, store: Store, observer: RequestObserver | None = None
+    ) -> None:
         self.options = options
         self.api_url = options.api_url.rstrip("/")
         self.store = store
-        retry = GithubRetry(
+        self.observer: RequestObserver = observer or NoObserver()
+        retry = _Retry(
             total=options.retries,
             connect=options.retries,
             read=options.retries,
@@ -74,7 +88,7 @@ class GitHubClient:
             raise_on_status=False,  # the last 5xx reaches PyGithub and is reported as such
             max_rate_limit_wait=options.rate_limit_wait,
             secondary_rate_wait=min(options.rate_limit_wait, 60),
-        )
+        ).noted("GitHub", self._retried)
         self._auth = _auth(options)
         self._auth_lock = threading.Lock()  # one installation-token exchange at a time
         self._github = Github(
@@ -208,6 +222,11 @@ class GitHubClient:
         params = {k: v for k, v in {"sha": sha, "since": since, "path": path}.items() if v}
         return [_slim_commit(c) for c in await self.get_all(f"/repos/{repo}/commits", params)]
 
+    async def probe(self) -> None:
+        """One cheap request (``/rate_limit`` costs no rate limit): whether GitHub answers
+        with these credentials; raises the project's errors."""
+        await self.get("/rate_limit", revalidate=False)
+
     # -- transport -----------------------------------------------------------------------
     async def get(
         self, path: str, params: dict[str, Any] | None = None, *, revalidate: bool = True
@@ -262,33 +281,61 @@ class GitHubClient:
 
     def _request(self, url: str, headers: dict[str, str]) -> tuple[dict[str, Any], Any]:
         try:
+            found, data = self._answer(url, headers)
+        except GitHubError as exc:
+            self.observer.github_outcome(None if isinstance(exc, GitHubNotFound) else exc.message)
+            raise
+        self.observer.github_outcome(None)
+        return found, data
+
+    def _answer(self, url: str, headers: dict[str, str]) -> tuple[dict[str, Any], Any]:
+        """PyGithub's ``requestJsonAndCheck``, with the status seen (metrics count it)."""
+        try:
             self._installation_token()
-            return self._requester.requestJsonAndCheck("GET", url, headers=headers)
-        except UnknownObjectException:
-            raise GitHubNotFound(f"GitHub has no {_describe(url)}") from None
-        except BadCredentialsException:
-            if isinstance(self._auth, Auth.AppInstallationAuth):
-                raise GitHubAuthError(
-                    "GitHub refused the GitHub App's installation token (401 Bad credentials): "
-                    "check GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY and GITHUB_APP_INSTALLATION_ID"
-                ) from None
-            raise GitHubAuthError(
-                "GitHub refused the token (401 Bad credentials): check GITHUB_TOKEN"
-            ) from None
-        except RateLimitExceededException as exc:
-            reset = _reset_at(exc.headers)
-            when = f" until {reset:%H:%M:%S} UTC" if reset else ""
-            raise GitHubRateLimited(
-                f"GitHub rate limit exceeded{when}; try again later or use a token with a higher limit",
-                reset,
-            ) from None
-        except GithubException as exc:
-            raise _from_status(exc, url) from None
+            status, found, text = self._requester.requestJson("GET", url, headers=headers)
+        except GithubException as exc:  # raised while retrying: a 403 or a capped rate-limit wait
+            self.observer.github_response(exc.status, exc.headers or {})
+            raise self._error(exc, url) from None
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+            self.observer.github_response(None, {})
             raise GitHubUnavailable(
                 f"GitHub at {self.api_url} did not answer ({network_reason(exc)}); "
                 "check GITHUB_API_URL and the network, then try again"
             ) from None
+        self.observer.github_response(status, found)
+        data = _structured(text)
+        if status >= 400:
+            raise self._error(Requester.createException(status, found, data), url) from None
+        if isinstance(data, dict) and "url" not in data:
+            data["url"] = url  # as PyGithub adds it to a GET's body
+        return found, data
+
+    def _error(self, exc: GithubException, url: str) -> GitHubError:
+        if isinstance(exc, UnknownObjectException):
+            return GitHubNotFound(f"GitHub has no {_describe(url)}")
+        if isinstance(exc, BadCredentialsException):
+            if isinstance(self._auth, Auth.AppInstallationAuth):
+                return GitHubAuthError(
+                    "GitHub refused the GitHub App's installation token (401 Bad credentials): "
+                    "check GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY and GITHUB_APP_INSTALLATION_ID"
+                )
+            return GitHubAuthError(
+                "GitHub refused the token (401 Bad credentials): check GITHUB_TOKEN"
+            )
+        if isinstance(exc, RateLimitExceededException):
+            reset = _reset_at(exc.headers)
+            when = f" until {reset:%H:%M:%S} UTC" if reset else ""
+            return GitHubRateLimited(
+                f"GitHub rate limit exceeded{when}; try again later or use a token with a higher limit",
+                reset,
+            )
+        return _from_status(exc, url)
+
+    def _retried(self, response: urllib3.BaseHTTPResponse | None, _error: Exception | None) -> None:
+        if response is None:
+            self.observer.github_response(None, {})
+        else:
+            self.observer.github_response(response.status, response.headers)
 
     def _installation_token(self) -> None:
         """A GitHub App first trades a JWT for an installation token (again once it expires).
@@ -324,7 +371,9 @@ class GitHubClient:
 
     async def _run(self, fn: Callable[[], T]) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, fn)
+        # In the caller's context: a log line from the thread carries its request id.
+        call = functools.partial(contextvars.copy_context().run, fn)
+        return await loop.run_in_executor(self._pool, call)
 
 
 def _auth(options: GitHubOptions) -> Auth.Auth | None:
@@ -336,7 +385,19 @@ def _auth(options: GitHubOptions) -> Auth.Auth | None:
     return None
 
 
-def _from_status(exc: GithubException, url: str) -> Exception:
+def _structured(text: str) -> Any:
+    """A body as PyGithub reads it: None when empty, JSON, else ``{"data": text}``."""
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        if text.startswith(("{", "[")):
+            raise
+        return {"data": text}
+
+
+def _from_status(exc: GithubException, url: str) -> GitHubError:
     status = exc.status
     message = exc.data.get("message") if isinstance(exc.data, dict) else None
     if status == 422 and "/commits/" in url:
