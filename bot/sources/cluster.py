@@ -269,7 +269,7 @@ class ClusterClient:
             word = "refused our credentials" if status == 401 else "forbids reading"
             return KubernetesError(
                 f"cluster '{self.label}' {word} {what} ({status}); "
-                "grant get/list/watch with the RBAC in deploy/"
+                "grant get and list with the ClusterRole in deploy/kubernetes/base/rbac.yaml"
             )
         return KubernetesError(f"cluster '{self.label}' answered {status} for {what}")
 
