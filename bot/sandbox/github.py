@@ -16,6 +16,9 @@ GitHub's error bodies and status codes (422 "No commit found for SHA" for unknow
 A GitHub App (``add_app``) can exchange a JWT signed with its key (RS256, ``iss`` = the App's
 id) for an installation token at ``POST /app/installations/{id}/access_tokens``, as on GitHub;
 that token is then accepted like ``token``.
+
+``latency`` (seconds, default 0) delays every response on the emulator's own loop, as a
+distant GitHub would: the benchmarks measure round trips with it (``bench/``).
 """
 
 from __future__ import annotations
@@ -176,6 +179,7 @@ class GitHubEmulator:
         self._used = 0
         self._reset_at = int(time.time()) + 3600
         self._routes = self._route_table()
+        self.latency = 0.0  # seconds added to every response (benchmarks; see the docstring)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -587,6 +591,8 @@ class GitHubEmulator:
             request.method, request.path, dict(request.query), Headers(request.headers.items())
         )
         self.requests.append(entry)
+        if self.latency:
+            await asyncio.sleep(self.latency)
         try:
             reply = await self._serve(request)
         except Exception as exc:  # a bug in the emulator or in a patch_body function
