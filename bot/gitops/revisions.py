@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 RevisionKind = Literal["git", "oci", "chart", "unknown"]
@@ -39,6 +40,7 @@ _CHART = re.compile(
     r"v?\d+\.\d+(?:\.\d+)?(?:-[0-9A-Za-z.-]+)?(?:\+(?P<build>[0-9A-Za-z.-]+))?",
 )
 _HEX12 = re.compile(r"[0-9a-fA-F]{12}")
+_SPACE = re.compile(r"\s")
 _HEX_LENGTH = {"sha1": 40, "sha256": 64, "sha384": 96, "sha512": 128, "blake3": 64}
 
 
@@ -68,10 +70,13 @@ class Revision:
         return f"{head}{self.algo}:{self.digest[:12]}" if self.algo else head + self.digest[:12]
 
 
+@lru_cache(maxsize=4096)
 def parse_revision(raw: str) -> Revision:
-    """Parse any Flux / Argo CD revision string; garbage gives kind ``unknown``, never raises."""
+    """Parse any Flux / Argo CD revision string; garbage gives kind ``unknown``, never raises.
+
+    A fleet repeats the same revisions (one per commit, in many objects): each is parsed once."""
     text = (raw or "").strip()
-    if not text or any(ch.isspace() for ch in text):
+    if not text or _SPACE.search(text):
         return Revision(raw)
     if "@" in text:
         pointer, _, rest = text.rpartition("@")

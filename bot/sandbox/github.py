@@ -20,6 +20,9 @@ unless ``lifetime`` says otherwise), then refused with 401 Bad credentials. Each
 issues a new token: the first is the App's ``token``, the next ones ``<token>_2``, ``_3``…
 Expiry is judged by ``datetime.now``, so a test moves it with freezegun, for client and
 emulator alike.
+
+``latency`` (seconds, default 0) delays every response on the emulator's own loop, as a
+distant GitHub would: the benchmarks measure round trips with it (``bench/``).
 """
 
 from __future__ import annotations
@@ -102,14 +105,26 @@ class LoggedRequest:
 
 
 @dataclass
+class Hold:
+    """A response held until another request arrives (:meth:`GitHubEmulator.hold_until`)."""
+
+    arrives: re.Pattern[str] | None
+    seconds: float
+    until: Callable[[], bool] | None = None  # or: held until this holds (checked every 5 ms)
+    met: bool = False  # the other request arrived while this one was held
+    _event: asyncio.Event | None = None
+
+
+@dataclass
 class _Fault:
-    kind: str  # "fail", "stall", "rate_limit" or "patch"
+    kind: str  # "fail", "stall", "hold", "rate_limit" or "patch"
     pattern: re.Pattern[str]
     times: int | None
     status: int = 500
     seconds: float = 0.0
     reset_in: int = 3600
     patch: Callable[[Any], Any] | None = None
+    hold: Hold | None = None
 
 
 @dataclass
@@ -171,6 +186,7 @@ class GitHubEmulator:
         self.validation_errors: list[str] = []
         self._repos: dict[str, Repo] = {}
         self._faults: list[_Fault] = []
+        self._holding: list[Hold] = []
         self._apps: list[_App] = []
         self._installation_tokens: dict[str, datetime] = {}  # token -> its expires_at
         self._suites: dict[tuple[int, str, str], int] = {}
@@ -183,6 +199,7 @@ class GitHubEmulator:
         self._used = 0
         self._reset_at = int(time.time()) + 3600
         self._routes = self._route_table()
+        self.latency = 0.0  # seconds added to every response (benchmarks; see the docstring)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -219,6 +236,9 @@ class GitHubEmulator:
     async def _wake_stalled(self) -> None:
         if self._release is not None:
             self._release.set()
+        for hold in list(self._holding):
+            if hold._event is not None:
+                hold._event.set()
 
     async def _release_now(self) -> None:
         # On the server's loop: a handler logs its request and starts waiting in one step,
@@ -579,6 +599,24 @@ class GitHubEmulator:
             raise RuntimeError("GitHubEmulator is not started; call start() first")
         self._server.call(self._release_now())
 
+    def hold_until(
+        self,
+        path_regex: str,
+        arrives: str | None = None,
+        seconds: float = 0.5,
+        until: Callable[[], bool] | None = None,
+    ) -> Hold:
+        """Hold the response to the next request matching ``path_regex`` until a request
+        whose path matches ``arrives`` comes in, or ``until()`` is true (something seen
+        elsewhere, e.g. by another emulator); at most ``seconds`` (keep it under the client's
+        timeout), then answer anyway. ``met`` tells whether it happened while the first was
+        held: the client did not wait for the first answer to send the second."""
+        hold = Hold(re.compile(arrives) if arrives else None, seconds, until)
+        with self._lock:
+            self._holding.append(hold)  # an arrival counts from now, even before the held one
+        self._add_fault(_Fault("hold", re.compile(path_regex), 1, hold=hold))
+        return hold
+
     def rate_limit(
         self, path_regex: str = ".*", reset_in: int = 3600, times: int | None = None
     ) -> None:
@@ -634,6 +672,14 @@ class GitHubEmulator:
             request.method, request.path, dict(request.query), Headers(request.headers.items())
         )
         self.requests.append(entry)
+        with self._lock:
+            waiting = [h for h in self._holding if h.arrives and h.arrives.search(request.path)]
+        for hold in waiting:
+            hold.met = True
+            if hold._event is not None:
+                hold._event.set()
+        if self.latency:
+            await asyncio.sleep(self.latency)
         try:
             reply = await self._serve(request)
         except Exception as exc:  # a bug in the emulator or in a patch_body function
@@ -646,6 +692,9 @@ class GitHubEmulator:
 
     async def _serve(self, request: web.Request) -> _Reply:
         path = request.path
+        for fault in self._take_faults(path, ("hold",), first=False):
+            assert fault.hold is not None
+            await self._held(fault.hold)
         for fault in self._take_faults(path, ("stall",), first=False):
             assert self._release is not None
             with contextlib.suppress(TimeoutError):
@@ -666,6 +715,26 @@ class GitHubEmulator:
                 assert fault.patch is not None
                 reply.body = fault.patch(reply.body)
         return reply
+
+    async def _held(self, hold: Hold) -> None:
+        hold._event = asyncio.Event()
+        try:
+            if not hold.met:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._until(hold), hold.seconds)
+        finally:
+            with self._lock:
+                self._holding.remove(hold)
+
+    @staticmethod
+    async def _until(hold: Hold) -> None:
+        assert hold._event is not None
+        if hold.until is None:
+            await hold._event.wait()
+            return
+        while not hold.until():  # noqa: ASYNC110 - what it waits for happens elsewhere
+            await asyncio.sleep(0.005)
+        hold.met = True
 
     def _authorized(self, header: str) -> bool:
         if self.token is None:

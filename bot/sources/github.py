@@ -7,6 +7,16 @@ independent look-ups overlap; the store is only touched from the event loop's th
 Retries are urllib3's (through PyGithub's ``GithubRetry``): transient 5xx and timeouts only,
 with backoff, and a rate-limit wait capped at ``rate_limit_wait`` seconds. Every attempt's
 status, and how each look-up ended, go to the :class:`RequestObserver` (metrics, readiness).
+
+A request already in flight is shared: asking for the same URL again (another environment
+comparing the same pair, another answer at the same moment) waits for it instead of sending
+a second one.
+
+Within an :meth:`GitHubClient.answer`, a page already stored is served at once from the store
+while its revalidation goes out, so the look-ups that depend on it start at once too instead
+of waiting one round trip per step; :meth:`Answer.settled` then says whether every
+revalidation confirmed what was served (all ``304``). When one did not, the caller asks again,
+and what GitHub answered in the meantime is used as is: no URL is fetched twice in an answer.
 """
 
 from __future__ import annotations
@@ -17,9 +27,11 @@ import functools
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
@@ -51,6 +63,26 @@ log = logging.getLogger(__name__)
 
 API_VERSION = "2022-11-28"
 T = TypeVar("T")
+Page = tuple[Any, str | None]  # a body and the next page's URL
+
+
+@dataclass
+class Answer:
+    """The requests of one answer (see the module docstring)."""
+
+    optimistic: bool = True  # serve stored pages at once, revalidating them meanwhile
+    fresh: dict[str, asyncio.Future[Page]] = field(default_factory=dict)  # fetched in it
+    _checks: list[asyncio.Future[bool]] = field(default_factory=list)
+
+    async def settled(self) -> bool:
+        """Wait for every revalidation started for a page served from the store; True when
+        each confirmed it. Later look-ups of the answer no longer serve stored pages early."""
+        self.optimistic = False
+        checks, self._checks = self._checks, []
+        return all(await asyncio.gather(*checks))
+
+
+_ANSWER: ContextVar[Answer | None] = ContextVar("shiptrace_github_answer", default=None)
 
 
 @dataclass(frozen=True)
@@ -104,6 +136,17 @@ class GitHubClient:
         )
         self._requester = self._github.requester
         self._pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="github")
+        self._in_flight: dict[tuple[str, bool], asyncio.Future[Page]] = {}
+
+    @asynccontextmanager
+    async def answer(self) -> AsyncIterator[Answer]:
+        """The scope of one answer's requests (see the module docstring)."""
+        answer = Answer()
+        token = _ANSWER.set(answer)
+        try:
+            yield answer
+        finally:
+            _ANSWER.reset(token)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -256,7 +299,38 @@ class GitHubClient:
         query = f"?{urlencode(sorted(params.items()))}" if params else ""
         return f"{self.api_url}{path}{query}"
 
-    async def _get_page(self, url: str, revalidate: bool) -> tuple[Any, str | None]:
+    async def _get_page(self, url: str, revalidate: bool) -> Page:
+        answer = _ANSWER.get()
+        if answer is not None and url in answer.fresh:
+            return await asyncio.shield(answer.fresh[url])
+        cached = self.store.cached_response(url) if revalidate else None
+        fetch = self._shared(url, revalidate)
+        if answer is None:
+            return await asyncio.shield(fetch)
+        answer.fresh[url] = fetch
+        if answer.optimistic and cached is not None:
+            stored: Page = (cached.body["body"], cached.body.get("next"))
+            answer._checks.append(asyncio.ensure_future(_confirms(fetch, stored)))
+            return stored
+        return await asyncio.shield(fetch)
+
+    def _shared(self, url: str, revalidate: bool) -> asyncio.Future[Page]:
+        """The request for ``url``: the one in flight, or a new one."""
+        key = (url, revalidate)
+        fetch = self._in_flight.get(key)
+        if fetch is None or fetch.done():
+            fetch = asyncio.ensure_future(self._fetch_page(url, revalidate))
+            self._in_flight[key] = fetch
+            fetch.add_done_callback(lambda f: self._forget(key, f))
+        return fetch
+
+    def _forget(self, key: tuple[str, bool], fetch: asyncio.Future[Page]) -> None:
+        if self._in_flight.get(key) is fetch:
+            del self._in_flight[key]
+        if not fetch.cancelled():
+            fetch.exception()  # retrieved: whoever awaits it sees it; nobody else must
+
+    async def _fetch_page(self, url: str, revalidate: bool) -> Page:
         cached = self.store.cached_response(url) if revalidate else None
         headers: dict[str, str] = {}
         if cached is not None and cached.etag:
@@ -374,6 +448,14 @@ class GitHubClient:
         # In the caller's context: a log line from the thread carries its request id.
         call = functools.partial(contextvars.copy_context().run, fn)
         return await loop.run_in_executor(self._pool, call)
+
+
+async def _confirms(fetch: asyncio.Future[Page], stored: Page) -> bool:
+    """Whether GitHub's answer is the page that was served from the store."""
+    try:
+        return await asyncio.shield(fetch) == stored
+    except Exception:  # asked again outside the early pass, where the error is reported
+        return False
 
 
 def _auth(options: GitHubOptions) -> Auth.Auth | None:

@@ -1,8 +1,16 @@
-"""From a parsed reference to the change to follow: which repo, which PR, which commit."""
+"""From a parsed reference to the change to follow: which repo, which PR, which commit.
+
+A SHA in a known repo (``owner/repo@sha``, or the only configured repo) asks for the commit
+and its pull requests at once: ``commits/{sha}/pulls`` takes a short SHA too, and both are
+asked today either way. With several repos to search, the pull requests are asked only in the
+repo the commit was found in. ``on_repo`` is told the repo as soon as it is known, so the
+caller can start what depends only on it (the clusters).
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from bot.access import RepoFilter, pick_repo
@@ -20,8 +28,14 @@ async def resolve_change(
     ref: Ref,
     default_repo: str | None = None,
     allowed: RepoFilter | None = None,
+    on_repo: Callable[[str], None] = lambda repo: None,
 ) -> Change:
     repo = pick_repo(ref, services, default_repo, allowed)
+    if repo is None and ref.pr is None:
+        searched = [r for r in services.repos if allowed is None or allowed(r)]
+        repo = searched[0] if len(searched) == 1 else None
+    if repo is not None:
+        on_repo(repo)
     if ref.pr is not None:
         assert repo is not None
         try:
@@ -33,13 +47,26 @@ async def resolve_change(
     commit: dict[str, Any]
     if repo is None:
         repo, commit = await _find_sha(github, services, ref.sha, allowed)
+        on_repo(repo)
+        pulls = await github.pulls_for_commit(repo, str(commit["sha"]))
     else:
-        try:
-            commit = await github.commit(repo, ref.sha)
-        except GitHubNotFound:
-            raise ChangeNotFound(f"{repo} has no commit {ref.sha}") from None
+        found_commit, found_pulls = await asyncio.gather(
+            github.commit(repo, ref.sha),
+            github.pulls_for_commit(repo, ref.sha),
+            return_exceptions=True,
+        )
+        if isinstance(found_commit, GitHubNotFound):
+            raise ChangeNotFound(
+                f"{repo} has no commit {ref.sha}"
+                if ref.repo is not None
+                else f"no commit {ref.sha} in {repo}"
+            ) from None
+        if isinstance(found_commit, BaseException):
+            raise found_commit
+        if isinstance(found_pulls, BaseException):
+            raise found_pulls
+        commit, pulls = found_commit, found_pulls
     sha = str(commit["sha"])
-    pulls = await github.pulls_for_commit(repo, sha)
     found = _pull_for_sha(pulls, sha)
     if found is not None:
         return change_from_pull(repo, found, ref.text)

@@ -4,6 +4,14 @@ Each environment is read concurrently (its cluster, then GitHub for ancestry); w
 is turned into stages by the pure functions of :mod:`bot.trace.stages`. A cluster that cannot
 be read makes only its own environment ``unknown``.
 
+Every look-up starts as soon as its input is known: the clusters are read as soon as the
+service is (:func:`start_reads`, before the change itself is resolved), the sync and the
+rollout are judged at once (the rollout waits for the synced revision only when an image
+names no commit), the workloads at once, and a look-up asked twice (the same compare for the
+applied and the attempted revision, the same tag in two environments) is made once. An image
+tag whose SHA prefix names a commit the environment already knows in full (the change, a
+revision its GitOps object synced) needs no look-up.
+
 *Contains*: a deployed commit contains the change when the change's commit is an ancestor
 of, or equal to, the deployed commit (compare API: ``identical`` or ``ahead``).
 
@@ -20,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -65,10 +73,19 @@ class EnvContext:
     store: Store
     now: Callable[[], datetime]
     errors: list[SourceProblem] = field(default_factory=list)
-    _contains_cache: dict[tuple[str, str], bool | None] = field(default_factory=dict)
+    reads: Mapping[str, asyncio.Future[EnvRead]] = field(default_factory=dict)  # by env name
+    _contains: dict[tuple[str, str], asyncio.Future[bool | None]] = field(default_factory=dict)
+    _prefixes: dict[str, asyncio.Future[str | None]] = field(default_factory=dict)
 
     def problem(self, source: str, message: str, env: str | None) -> None:
         self.errors.append(SourceProblem(source, message, env))
+
+    async def read(self, env: Environment) -> EnvRead:
+        """The environment's cluster objects: read early by :func:`start_reads`, or now."""
+        started = self.reads.get(env.name)
+        if started is not None:
+            return await started
+        return await read_environment(self.clusters, self.service, env)
 
     async def contains(self, repo: str, commit: str | None, env: str | None) -> bool | None:
         """Does ``commit`` (in ``repo``) contain the change? None when it can't be told."""
@@ -80,25 +97,37 @@ class EnvContext:
         if commit == base:
             return True
         key = (repo.lower(), commit)
-        if key not in self._contains_cache:
-            try:
-                self._contains_cache[key] = await self.github.contains(repo, base, commit)
-            except GitHubError as exc:
-                self.problem("github", f"ancestry of {commit[:7]} in {repo}: {exc.message}", env)
-                self._contains_cache[key] = None
-        return self._contains_cache[key]
+        if key not in self._contains:  # asked once, however many ask at the same time
+            self._contains[key] = asyncio.ensure_future(self._ask_contains(repo, base, commit, env))
+        return await self._contains[key]
 
-    async def tag_commit(self, tag: str, env: str) -> str | None:
+    async def _ask_contains(
+        self, repo: str, base: str, commit: str, env: str | None
+    ) -> bool | None:
+        try:
+            return await self.github.contains(repo, base, commit)
+        except GitHubError as exc:
+            self.problem("github", f"ancestry of {commit[:7]} in {repo}: {exc.message}", env)
+            return None
+
+    async def tag_commit(self, tag: str, env: str, known: Iterable[str] = ()) -> str | None:
         """The app commit an image tag names, through the service's tag pattern."""
         prefix = self.service.tag_pattern.sha_prefix(tag)
-        return None if prefix is None else await self.resolve_prefix(prefix, env)
+        return None if prefix is None else await self.resolve_prefix(prefix, env, known)
 
-    async def resolve_prefix(self, prefix: str, env: str) -> str | None:
-        """A full app-repo SHA from an abbreviated one (a fact, cached forever)."""
+    async def resolve_prefix(self, prefix: str, env: str, known: Iterable[str] = ()) -> str | None:
+        """A full app-repo SHA from an abbreviated one (a fact, cached forever). A prefix of
+        the change or of a commit in ``known`` (full SHAs of the app repo) needs no look-up."""
         if len(prefix) == 40:
             return prefix
-        if self.change.sha.startswith(prefix):
-            return self.change.sha
+        for sha in (self.change.sha, self.change.head_sha or "", *known):
+            if sha and sha.startswith(prefix):
+                return sha
+        if prefix not in self._prefixes:
+            self._prefixes[prefix] = asyncio.ensure_future(self._ask_prefix(prefix, env))
+        return await self._prefixes[prefix]
+
+    async def _ask_prefix(self, prefix: str, env: str) -> str | None:
         try:
             commit = await self.github.commit(self.service.repo, prefix)
         except GitHubError as exc:
@@ -110,6 +139,55 @@ class EnvContext:
         return self.store.first_seen(
             self.change.repo, self.change.sha, env, stage, status.value, self.now()
         )
+
+
+@dataclass
+class EnvRead:
+    """What one environment's cluster says: its GitOps object (by its tool) and workloads."""
+
+    state: GitOpsState | None
+    workloads: list[ReadWorkload]
+    problems: list[str]  # a related object (a Flux source) that could not be read
+
+
+def start_reads(clusters: Clusters, service: Service) -> dict[str, asyncio.Future[EnvRead]]:
+    """Read every environment's cluster objects now, before the change is known (the
+    clusters are near and cost no rate limit); an environment that turns out not to need
+    them (an open PR) just leaves its read unused."""
+    reads: dict[str, asyncio.Future[EnvRead]] = {}
+    for env in service.environments:
+        if env.gitops is None and not env.workloads:
+            continue
+        read = asyncio.ensure_future(read_environment(clusters, service, env))
+        read.add_done_callback(_retrieved)
+        reads[env.name] = read
+    return reads
+
+
+def _retrieved(read: asyncio.Future[EnvRead]) -> None:
+    if not read.cancelled():
+        read.exception()  # raised again to the environment that awaits it, if one does
+
+
+async def read_environment(clusters: Clusters, service: Service, env: Environment) -> EnvRead:
+    cluster = clusters.client(env.cluster)
+    (state, problems), workloads = await asyncio.gather(
+        _gitops_state(cluster, env, service.repo), _workloads(cluster, env)
+    )
+    return EnvRead(state, workloads, problems)
+
+
+def _known_commits(state: GitOpsState | None) -> tuple[str, ...]:
+    """Full app-repo SHAs the environment's GitOps object names (manifests in the app repo)."""
+    if state is None or not state.same_repo:
+        return ()
+    shas = (
+        state.applied_commit,
+        state.attempted_commit,
+        state.desired_commit,
+        *(commit for commit, _ in state.history),
+    )
+    return tuple(dict.fromkeys(s for s in shas if s and len(s) == 40))
 
 
 async def environment_stages(ctx: EnvContext) -> list[Stage]:
@@ -131,49 +209,78 @@ async def _environment(ctx: EnvContext, env: Environment) -> list[Stage]:
     if not has_sync and not env.workloads:
         return [rollout_stage(env.name, [])]  # nothing configured to read there
     try:
-        cluster = ctx.clusters.client(env.cluster)
-        state, workloads = await asyncio.gather(
-            _gitops_state(ctx, cluster, env), _workloads(cluster, env)
-        )
-        for message in dict.fromkeys(w.error for w in workloads if w.problem and w.error):
-            ctx.problem("kubernetes", message, env.name)
+        read = await ctx.read(env)
     except KubernetesError as exc:
         ctx.problem("kubernetes", exc.message, env.name)
         return unknown_env_stages(
             env.name, f"could not read the cluster: {exc.message}", has_sync=has_sync
         )
+    state, workloads = read.state, read.workloads
+    for message in read.problems:
+        ctx.problem("kubernetes", message, env.name)
+    for message in dict.fromkeys(w.error for w in workloads if w.problem and w.error):
+        ctx.problem("kubernetes", message, env.name)
+    known = _known_commits(state)
 
-    stages: list[Stage] = []
-    promote_sha: str | None = None
-    promote_known = False  # whether promote_sha None means "not promoted yet"
-    if state is not None and not state.same_repo and state.source_repo:
-        promote, promote_sha = await _promote(ctx, env, state)
-        promote_known = promote.status is not Status.UNKNOWN
-        stages.append(promote)
-    synced: Synced | None = None
-    if state is not None:
-        sync, synced = await _sync(ctx, env, state, promote_sha, promote_known)
-        stages.append(sync)
-    stages.append(await _rollout(ctx, env, synced, state, workloads))
-    return stages
+    if state is None:
+        return [await _rollout(ctx, env, None, state, workloads, known)]
+    config_repo = not state.same_repo and bool(state.source_repo)
+    promoted = asyncio.ensure_future(_promote(ctx, env, state)) if config_repo else None
+    checks: list[Contains] = []
+
+    async def check(commit: str | None) -> bool | None:
+        """Ancestry of a synced commit: in the app repo, or from the promote commit."""
+        if not checks:
+            if state.same_repo:
+                checks.append(_shared(_in_app_repo(ctx, env)))
+            else:  # no promote looked for (source unknown): nothing is claimed
+                promote_sha, known_promote = None, False
+                if promoted is not None:
+                    promote, promote_sha = await promoted
+                    known_promote = promote.status is not Status.UNKNOWN
+                checks.append(_shared(_descends(ctx, env, state, promote_sha, known_promote)))
+        return await checks[0](commit)
+
+    async def synced() -> Synced | None:
+        if not state.applied_commit:
+            return None
+        return Synced(state.applied_commit[:7], await check(state.applied_commit))
+
+    # The rollout waits for the promote or the sync only when an image names no commit.
+    sync, rollout = await asyncio.gather(
+        _sync(ctx, env, state, check, known), _rollout(ctx, env, synced, state, workloads, known)
+    )
+    if promoted is None:
+        return [sync, rollout]
+    return [(await promoted)[0], sync, rollout]
+
+
+def _shared(check: Contains) -> Contains:
+    """``check`` asked once per commit, however many ask at the same time."""
+    asked: dict[str | None, asyncio.Future[bool | None]] = {}
+
+    async def shared(commit: str | None) -> bool | None:
+        if commit not in asked:
+            asked[commit] = asyncio.ensure_future(check(commit))
+        return await asked[commit]
+
+    return shared
 
 
 async def _gitops_state(
-    ctx: EnvContext, cluster: ClusterClient, env: Environment
-) -> GitOpsState | None:
+    cluster: ClusterClient, env: Environment, app_repo: str
+) -> tuple[GitOpsState | None, list[str]]:
     """The environment's GitOps object read by its tool; a related object (a Flux source)
     that cannot be read leaves what it decides unknown and is an ``errors`` entry."""
     if env.gitops is None:
-        return None
+        return None, []
     tool, ref = env.gitops
 
     async def get(target: ObjectRef) -> dict[str, Any]:
         return await cluster.get_object(target.kind, target.namespace, target.name)
 
-    observed = await observe(tool, ref, get, ctx.service.repo)
-    for message in observed.problems:
-        ctx.problem("kubernetes", message, env.name)
-    return observed.state
+    observed = await observe(tool, ref, get, app_repo)
+    return observed.state, list(observed.problems)
 
 
 @dataclass
@@ -273,24 +380,14 @@ Contains = Callable[[str | None], Awaitable[bool | None]]
 
 
 async def _sync(
-    ctx: EnvContext,
-    env: Environment,
-    state: GitOpsState,
-    promote_sha: str | None,
-    promote_known: bool,
-) -> tuple[Stage, Synced | None]:
-    check: Contains
-    if state.same_repo:
-        check = _in_app_repo(ctx, env)
-    else:
-        check = _descends(ctx, env, state, promote_sha, promote_known)
+    ctx: EnvContext, env: Environment, state: GitOpsState, check: Contains, known: Iterable[str]
+) -> Stage:
     applied, attempted, desired = await asyncio.gather(
         check(state.applied_commit), check(state.attempted_commit), check(state.desired_commit)
     )
-    synced = Synced(state.applied_commit[:7], applied) if state.applied_commit else None
     if not state.same_repo and applied is not True and state.images:
         # Argo CD's summary.images answers for the applied state too.
-        image_contains = await _images_contain(ctx, env.name, list(state.images))
+        image_contains = await _images_contain(ctx, env.name, list(state.images), known)
         if image_contains is not None:
             applied = image_contains
     rolled_back_from = await _rolled_back_from(ctx, state, check) if applied is False else None
@@ -303,7 +400,7 @@ async def _sync(
         short_sha=ctx.change.sha[:7],
         rolled_back_from=rolled_back_from,
     )
-    return _started_or_first_seen(ctx, stage), synced
+    return _started_or_first_seen(ctx, stage)
 
 
 def _in_app_repo(ctx: EnvContext, env: Environment) -> Contains:
@@ -357,12 +454,14 @@ async def _rolled_back_from(ctx: EnvContext, state: GitOpsState, check: Contains
     return None
 
 
-async def _images_contain(ctx: EnvContext, env: str, images: list[str]) -> bool | None:
+async def _images_contain(
+    ctx: EnvContext, env: str, images: list[str], known: Iterable[str]
+) -> bool | None:
     for image in images:
         ref = parse_image(image)
         if ref.tag is None or not _is_service_image(ctx, image):
             continue
-        commit = await ctx.tag_commit(ref.tag, env)
+        commit = await ctx.tag_commit(ref.tag, env, known)
         if commit is not None:
             return await ctx.contains(ctx.service.repo, commit, env)
     return None
@@ -371,24 +470,23 @@ async def _images_contain(ctx: EnvContext, env: str, images: list[str]) -> bool 
 async def _rollout(
     ctx: EnvContext,
     env: Environment,
-    synced: Synced | None,
+    synced: Callable[[], Awaitable[Synced | None]] | None,
     state: GitOpsState | None,
     workloads: list[ReadWorkload],
+    known: Iterable[str],
 ) -> Stage:
-    pairs: list[tuple[Item, WorkloadState | None]] = []
-    notes: list[str] = []
-    for w in workloads:
+    async def judged(w: ReadWorkload) -> tuple[Item, WorkloadState | None, str | None]:
         label = f"{w.spec.kind} {w.spec.namespace}/{w.spec.name}"
         if w.state is None:
-            pairs.append((Item(label, Status.UNKNOWN, w.error), None))
-            continue
-        contains, running, note = await _workload_contains(ctx, env.name, w.state, synced)
-        if note:
-            notes.append(note)
-        pairs.append((rollout_item(w.state, contains, running), w.state))
+            return Item(label, Status.UNKNOWN, w.error), None, None
+        contains, running, note = await _workload_contains(ctx, env.name, w.state, synced, known)
+        return rollout_item(w.state, contains, running), w.state, note
+
+    judged_all = await asyncio.gather(*(judged(w) for w in workloads))
+    notes = [note for _, _, note in judged_all if note]
     stage = rollout_stage(
         env.name,
-        pairs,
+        [(item, ws) for item, ws, _ in judged_all],
         app_health=state.health if state is not None else None,
         health_by=state.words.reporter if state is not None else "the GitOps tool",
         note=notes[0] if notes else None,
@@ -397,14 +495,18 @@ async def _rollout(
 
 
 async def _workload_contains(
-    ctx: EnvContext, env: str, ws: WorkloadState, synced: Synced | None
+    ctx: EnvContext,
+    env: str,
+    ws: WorkloadState,
+    synced_by: Callable[[], Awaitable[Synced | None]] | None,
+    known: Iterable[str],
 ) -> tuple[bool | None, str, str | None]:
     """Which commit the workload rolls out, and whether it contains the change."""
     for image in ws.images:
         if not _is_service_image(ctx, image):
             continue
         ref = parse_image(image)
-        commit = await ctx.tag_commit(ref.tag, env) if ref.tag else None
+        commit = await ctx.tag_commit(ref.tag, env, known) if ref.tag else None
         if commit is not None:
             return await ctx.contains(ctx.service.repo, commit, env), str(ref.tag), None
         # No tag names a commit (e.g. "latest", or pinned by digest): the synced revision.
@@ -414,6 +516,7 @@ async def _workload_contains(
             what, label = f"pinned by digest {ref.digest[:19]}, names no commit", ref.digest[:19]
         else:
             what, label = f"image {ref.name} has no tag", ref.name
+        synced = await synced_by() if synced_by is not None else None
         if synced is not None:
             return (
                 synced.contains,

@@ -389,3 +389,22 @@ def test_the_drift_command_refuses_a_bad_config(cli: Cli, workdir: Path) -> None
     result = cli("drift", "--config", str(workdir / "bad.yaml"))
     assert result.code == 2
     assert result.err.startswith("shiptrace: ") and "Traceback" not in result.err
+
+
+async def test_a_scan_lists_a_thousand_services_in_one_page_per_kind(
+    clusters: dict[str, KubeEmulator],
+) -> None:
+    # 1,000 services have 3,000 pods per cluster: pages of 500 made a scan's requests grow
+    # with the fleet (134 for 5,000 services against 30 for 1,000).
+    seed_fleet(clusters, 1000)
+    for emu in clusters.values():
+        emu.clear_log()
+    c = Clusters(kinds=CLUSTER_KINDS)
+    try:
+        findings, unchecked = await scan(c, parse_service_map(fleet_config(1000)))
+    finally:
+        c.close()
+    assert (findings, unchecked) == ([], [])
+    for emu in clusters.values():
+        paths = [r.path for r in emu.requests]
+        assert len(paths) == len(set(paths)), paths  # one request per kind

@@ -19,6 +19,13 @@ def test_migrations_apply_once_and_in_order(tmp_path: Path) -> None:
     assert store.db.execute("pragma journal_mode").fetchone()[0] == "wal"
 
 
+def test_a_commit_waits_for_no_disk_flush(tmp_path: Path) -> None:
+    # In WAL mode, synchronous=NORMAL keeps the database consistent and commits without an
+    # fsync; a cache write then costs microseconds on the loop instead of milliseconds.
+    store = Store.open(tmp_path / "s.db")
+    assert store.db.execute("pragma synchronous").fetchone()[0] == 1  # NORMAL
+
+
 def test_response_cache_round_trip_and_facts() -> None:
     store = Store.memory()
     assert store.cached_response("u") is None
