@@ -2,8 +2,8 @@
 
 Nothing connects at import time. ``running()`` builds everything from settings and tears it
 down in reverse; ``serve()`` runs it until SIGTERM / SIGINT. Slack reaches the bot over HTTP
-(``/slack/events``) or, when ``SLACK_APP_TOKEN`` is set, over Socket Mode; ``/healthz`` and
-``/readyz`` are served either way.
+(``/slack/events``) or, when ``SLACK_APP_TOKEN`` is set, over Socket Mode; ``/healthz``,
+``/readyz`` and the timeline pages (``/changes/…``, bot.web) are served either way.
 """
 
 from __future__ import annotations
@@ -45,8 +45,10 @@ from bot.leader import Elector, leader_only
 from bot.scheduler import IntervalJob, Job, StartJob, build_scheduler
 from bot.sources.lease import LeaseClient
 from bot.timefmt import Clock, utcnow
+from bot.web.links import links_from_settings, signer_from_settings
+from bot.web.pages import Pages, add_routes
 from handlers import gate
-from handlers.deps import Deps, DigestDeps, DriftDeps, FollowDeps, TraceDeps
+from handlers.deps import Deps, DigestDeps, DriftDeps, FollowDeps, TraceDeps, no_timeline
 from handlers.jobs.digest import DigestJob
 from handlers.jobs.drift import DriftJob
 from handlers.jobs.follow import FollowJob
@@ -147,6 +149,7 @@ async def running(
     schedule: bool = True,
 ) -> AsyncIterator[Bot]:
     """Build and start the bot; stop everything on exit. ``schedule=False`` leaves jobs idle."""
+    timeline = links_from_settings(settings, services, clock) or no_timeline
     client = slack_client(settings)
     await _check_slack(client)
     async with open_engine(settings, services, clock) as engine:
@@ -157,7 +160,9 @@ async def running(
             engine.github, engine.tracer, services, deliveries, incidents, clock
         )
         deps = Deps(
-            trace=TraceDeps(tracer=engine.tracer, services=services, web=engine.web),
+            trace=TraceDeps(
+                tracer=engine.tracer, services=services, web=engine.web, timeline=timeline
+            ),
             follow=FollowDeps(
                 follows=follows,
                 clock=clock,
@@ -165,9 +170,15 @@ async def running(
                 longest=timedelta(hours=settings.shiptrace_follow_max_hours),
             ),
             drift=DriftDeps(
-                services=services, incidents=incidents, deliveries=deliveries, clock=clock
+                services=services,
+                incidents=incidents,
+                deliveries=deliveries,
+                clock=clock,
+                timeline=timeline,
             ),
-            digest=DigestDeps(builder=digests, deliveries=deliveries, clock=clock),
+            digest=DigestDeps(
+                builder=digests, deliveries=deliveries, clock=clock, timeline=timeline
+            ),
             reply_origins=gate.reply_origins(settings.slack_api_url),
         )
         app = build_app(settings, deps, client)
@@ -186,6 +197,7 @@ async def running(
             [c for c, channel in services.slack.channels.items() if channel.digest],
             services.slack.digest,
             clock,
+            timeline,
         )
         elector, lease = _elector(settings, engine)
         jobs: list[Job] = [
@@ -216,6 +228,9 @@ async def running(
             web_app.router.add_post("/slack/events", gate.endpoint(app, secret.get_secret_value()))
         bot_ref: list[Bot] = []
         _web_routes(web_app, bot_ref)
+        # The timeline pages: served only with SHIPTRACE_LINK_SECRET (else each is 403).
+        signer = signer_from_settings(settings)
+        add_routes(web_app, Pages(engine.tracer, services, incidents, signer, clock))
         runner = web.AppRunner(web_app, handle_signals=False, access_log=None)
         await runner.setup()
         socket: AsyncSocketModeHandler | None = None

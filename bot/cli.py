@@ -37,10 +37,15 @@ from bot.render.digest import digest_text
 from bot.render.json import render_json
 from bot.render.text import render_text
 from bot.timefmt import format_time, utcnow
+from bot.web.links import links_from_settings
+from bot.web.pages import page_html
+from handlers.deps import no_timeline
 from handlers.jobs.digest import DigestJob
 
 log = logging.getLogger("shiptrace")
 
+
+OUTPUTS = ("text", "json", "html")
 
 DRIFT_HELP = """\
 Scan every environment of every configured service once and print what drifts, one line
@@ -71,8 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", type=Path, help="service map (default: $SHIPTRACE_CONFIG or shiptrace.yaml)"
     )
     where.add_argument(
-        "--json", action="store_true", help="print one JSON object (the trace contract)"
+        "-o",
+        "--output",
+        choices=OUTPUTS,
+        default="text",
+        help="text (default), json (the trace contract) or html (the timeline page, one "
+        "standalone file: shiptrace where REF -o html > change.html)",
     )
+    where.add_argument("--json", action="store_true", help="the same as -o json")
 
     drift = sub.add_parser(
         "drift",
@@ -137,7 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Everything but a link's host, before anything is opened: a typo costs nothing.
             parse_ref(args.ref, None)
             services = load_service_map(args.config or settings.shiptrace_config)
-            return asyncio.run(_where(settings, services, args.ref, args.json))
+            output = "json" if args.json else args.output
+            return asyncio.run(_where(settings, services, args.ref, output))
         if args.command == "drift":
             services = load_service_map(args.config or settings.shiptrace_config)
             return asyncio.run(_drift(settings, services, args.json))
@@ -178,11 +190,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.error(f"unknown command {args.command}")
 
 
-async def _where(settings: Settings, services: ServiceMap, text: str, as_json: bool) -> int:
+async def _where(settings: Settings, services: ServiceMap, text: str, output: str) -> int:
     async with open_engine(settings, services) as engine:
         ref = await engine.web.parse(text)
         trace = await engine.tracer.trace(ref)
-    print(render_json(trace) if as_json else render_text(trace))
+        if output == "html":  # with the drift incidents this database knows
+            print(page_html(trace, Incidents(engine.store), utcnow()), end="")
+            return 0
+    print(render_json(trace) if output == "json" else render_text(trace))
     return 0
 
 
@@ -225,7 +240,10 @@ async def _digest(settings: Settings, services: ServiceMap, channel: str | None,
             return 0
         assert channel is not None
         client = slack_client(settings)  # a missing or malformed token fails before any work
-        job = DigestJob(client, builder, deliveries, [channel], services.slack.digest, utcnow)
+        timeline = links_from_settings(settings, services, utcnow) or no_timeline  # as serve's
+        job = DigestJob(
+            client, builder, deliveries, [channel], services.slack.digest, utcnow, timeline
+        )
         digest = await builder.build(channel, start, now)
         _check_built(digest)
         deliveries.digest_intent(channel, start, now, late=False)  # before posting, as serve does
