@@ -3,7 +3,7 @@
 Nothing connects at import time. ``running()`` builds everything from settings and tears it
 down in reverse; ``serve()`` runs it until SIGTERM / SIGINT. Slack reaches the bot over HTTP
 (``/slack/events``) or, when ``SLACK_APP_TOKEN`` is set, over Socket Mode; ``/healthz``,
-``/readyz`` and ``/metrics`` are served either way. Only the store and the Socket Mode
+``/readyz``, ``/metrics`` and the timeline pages (``/changes/…``, bot.web) are served either way. Only the store and the Socket Mode
 websocket make the pod unready: a restart mends those, not GitHub or a cluster, which
 ``/readyz`` reports all the same.
 """
@@ -53,9 +53,11 @@ from bot.observe.watch import GITHUB, Watch, cluster_check
 from bot.scheduler import IntervalJob, Job, StartJob, build_scheduler
 from bot.sources.lease import LeaseClient
 from bot.timefmt import Clock, utcnow
+from bot.web.links import links_from_settings, signer_from_settings
+from bot.web.pages import Pages, add_routes
 from handlers import gate
 from handlers.client import CountedClient
-from handlers.deps import Deps, DigestDeps, DriftDeps, FollowDeps, TraceDeps
+from handlers.deps import Deps, DigestDeps, DriftDeps, FollowDeps, TraceDeps, no_timeline
 from handlers.jobs.digest import DigestJob
 from handlers.jobs.drift import DriftJob
 from handlers.jobs.follow import FollowJob
@@ -198,6 +200,7 @@ async def running(
     """Build and start the bot; stop everything on exit. ``schedule=False`` leaves jobs idle."""
     metrics, health = Metrics(), Health()  # this bot's own: tests run several in one process
     client = slack_client(settings, metrics)
+    timeline = links_from_settings(settings, services, clock) or no_timeline
     await _check_slack(client)
     async with open_engine(settings, services, clock, observer=Watch(metrics, health)) as engine:
         engine.store.wait_for_locks(STORE_LOCK_WAIT)
@@ -212,7 +215,11 @@ async def running(
         )
         deps = Deps(
             trace=TraceDeps(
-                tracer=engine.tracer, services=services, web=engine.web, metrics=metrics
+                tracer=engine.tracer,
+                services=services,
+                web=engine.web,
+                metrics=metrics,
+                timeline=timeline,
             ),
             follow=FollowDeps(
                 follows=follows,
@@ -221,9 +228,15 @@ async def running(
                 longest=timedelta(hours=settings.shiptrace_follow_max_hours),
             ),
             drift=DriftDeps(
-                services=services, incidents=incidents, deliveries=deliveries, clock=clock
+                services=services,
+                incidents=incidents,
+                deliveries=deliveries,
+                clock=clock,
+                timeline=timeline,
             ),
-            digest=DigestDeps(builder=digests, deliveries=deliveries, clock=clock),
+            digest=DigestDeps(
+                builder=digests, deliveries=deliveries, clock=clock, timeline=timeline
+            ),
             reply_origins=gate.reply_origins(settings.slack_api_url),
         )
         app = build_app(settings, deps, client)
@@ -247,6 +260,7 @@ async def running(
             [c for c, channel in services.slack.channels.items() if channel.digest],
             services.slack.digest,
             clock,
+            timeline,
         )
         elector, lease = _elector(settings, engine)
         # OTEL_EXPORTER_OTLP_ENDPOINT set: merged PRs are followed and exported on their own.
@@ -294,6 +308,9 @@ async def running(
             web_app.router.add_post("/slack/events", gate.endpoint(app, secret.get_secret_value()))
         bot_ref: list[Bot] = []
         _web_routes(web_app, bot_ref)
+        # The timeline pages: served only with SHIPTRACE_LINK_SECRET (else each is 403).
+        signer = signer_from_settings(settings)
+        add_routes(web_app, Pages(engine.tracer, services, incidents, signer, clock))
         runner = web.AppRunner(web_app, handle_signals=False, access_log=None)
         await runner.setup()
         socket: AsyncSocketModeHandler | None = None

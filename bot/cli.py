@@ -57,6 +57,9 @@ from bot.render.json import render_json, trace_dict
 from bot.render.text import progress_text, render_text
 from bot.sources.cluster import Clusters
 from bot.timefmt import format_time, utcnow
+from bot.web.links import links_from_settings
+from bot.web.pages import page_html
+from handlers.deps import no_timeline
 from handlers.jobs.digest import DigestJob
 
 log = logging.getLogger("shiptrace")
@@ -130,6 +133,7 @@ def exit_codes(codes: dict[int, str]) -> str:
     return "\n".join(lines)
 
 
+
 DRIFT_HELP = """\
 Scan every environment of every configured service once and print what drifts, one line
 per finding: "service/environment: subject: what — since <time or unknown>". No grace
@@ -183,9 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_output(
         where,
-        [*WHERE_OUTPUTS, "otlp-json"],
-        "text, json (the trace contract), yaml (the same) or otlp-json (the trace's finished "
-        "spans as an OTLP/JSON export request)",
+        [*WHERE_OUTPUTS, "html", "otlp-json"],
+        "text, json (the trace contract), yaml (the same), html (the timeline page, one "
+        "standalone file: shiptrace where REF -o html > change.html) or otlp-json (the trace's "
+        "finished spans as an OTLP/JSON export request)",
     )
     where.add_argument(
         "--otlp",
@@ -415,8 +420,12 @@ async def _where(settings: Settings, services: ServiceMap, args: argparse.Namesp
             ref = await engine.web.parse(args.ref)
             trace = await engine.tracer.trace(ref)
             spans = change_spans(trace, engine.store, utcnow()) if exporting else []
+            # The page with the drift incidents this database knows.
+            html = page_html(trace, Incidents(engine.store), utcnow()) if args.output == "html" else ""
         if args.output == "otlp-json":
             print(json.dumps(otlp_json(spans), indent=2))
+        elif args.output == "html":
+            print(html, end="")
         else:
             print(WHERE_OUTPUTS[args.output](trace))
         if sink is not None:  # after the answer: a slow collector never holds it up
@@ -487,7 +496,10 @@ async def _digest(settings: Settings, services: ServiceMap, args: argparse.Names
             return 0
         assert channel is not None
         client = slack_client(settings)  # a missing or malformed token fails before any work
-        job = DigestJob(client, builder, deliveries, [channel], services.slack.digest, utcnow)
+        timeline = links_from_settings(settings, services, utcnow) or no_timeline  # as serve's
+        job = DigestJob(
+            client, builder, deliveries, [channel], services.slack.digest, utcnow, timeline
+        )
         async with bounded(args.timeout), Progress(engine.clusters, github=True):
             digest = await builder.build(channel, start, now)
         _check_built(digest)

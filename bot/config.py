@@ -10,6 +10,7 @@ import fnmatch
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -288,6 +289,40 @@ def _web_url(value: str | None) -> str | None:
     return origin
 
 
+def _public_url(value: str | None) -> str | None:
+    # Where people reach `serve`'s pages, as links in Slack will name it: a path is kept (a
+    # reverse proxy may serve shiptrace under one); a query or a login part would break them.
+    if value is None:
+        return None
+    parts = urlsplit(value.strip())
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or "@" in parts.netloc
+        or parts.query
+        or parts.fragment
+        or any(ch.isspace() for ch in value.strip())
+    ):
+        raise ValueError(
+            f"'{value}' must be an http(s) URL people open shiptrace's pages at, e.g. "
+            "https://shiptrace.example.com (a path is allowed; no query, no login)"
+        )
+    return value.strip().rstrip("/")
+
+
+def _link_secret(value: SecretStr | None) -> SecretStr | None:
+    # Whoever has one signed link can try secrets offline: a short one is guessed.
+    if value is not None and len(value.get_secret_value()) < MIN_LINK_SECRET:
+        raise ValueError(
+            f"SHIPTRACE_LINK_SECRET must be at least {MIN_LINK_SECRET} characters; "
+            "generate one with `openssl rand -hex 32`"
+        )
+    return value
+
+
+MIN_LINK_SECRET = 32
+
+
 class Settings(BaseSettings):
     """Process settings, read from the environment at the edge (CLI / serve) only."""
 
@@ -343,6 +378,12 @@ class Settings(BaseSettings):
     shiptrace_lease_seconds: int = Field(default=15, ge=6)
     pod_name: str | None = None  # this replica's identity in the Lease (downward API)
     pod_namespace: str | None = None
+    # Timeline pages of `serve` (bot.web): where people reach them (unset: no links are
+    # shown), the secret links are signed with (needed to serve pages), and how many days a
+    # link is valid (to the end of its last day, UTC).
+    shiptrace_public_url: Annotated[str | None, AfterValidator(_public_url)] = None
+    shiptrace_link_secret: Annotated[SecretStr | None, AfterValidator(_link_secret)] = None
+    shiptrace_link_days: int = Field(default=7, ge=1, le=365)
     # The GitHub App's private key, PEM text (read from the file GITHUB_APP_PRIVATE_KEY names).
     _github_app_key: str | None = PrivateAttr(default=None)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from handlers import errors, gate
-from handlers.actions import follow, refresh, share
+from handlers.actions import follow, refresh, share, timeline
 from handlers.commands import where
 from handlers.deps import Deps
 
@@ -17,4 +17,5 @@ def register(app: AsyncApp, deps: Deps) -> None:
     refresh.register(app, deps.trace, deps.follow)
     share.register(app, deps.trace)
     follow.register(app, deps.trace, deps.follow)
+    timeline.register(app)
     errors.register(app, deps.metrics)

@@ -38,6 +38,7 @@ from bot.render.blocks import (
     ACTION_REFRESH,
     ACTION_UNFOLLOW,
     Message,
+    change_ref,
     problem_message,
     refusal_message,
     trace_message,
@@ -81,6 +82,11 @@ async def trace_checked(deps: TraceDeps, checked: Checked) -> Trace:
 async def trace_for(deps: TraceDeps, ref_text: str, channel_id: str) -> Trace:
     """Check and trace ``ref_text`` as asked from ``channel_id``; raises the project's errors."""
     return await trace_checked(deps, check(deps, ref_text, channel_id))
+
+
+def timeline_url(deps: TraceDeps, channel: str, trace: Trace) -> str | None:
+    """The "Open timeline" link of ``trace`` as shown in ``channel``, if it gets one."""
+    return deps.timeline(channel, change_ref(trace.change))
 
 
 async def traced(
@@ -183,7 +189,12 @@ def follow_note(follow: Follow, interval: timedelta) -> str:
 
 
 def shared_message(
-    trace: Trace, follow: Follow | None, note: str | None, *, interval: timedelta
+    trace: Trace,
+    follow: Follow | None,
+    note: str | None,
+    *,
+    interval: timedelta,
+    timeline_url: str | None = None,
 ) -> Message:
     """The visible message of a followed change (or one that was): it updates itself every
     ``interval`` while followed."""
@@ -193,15 +204,18 @@ def shared_message(
             trace,
             buttons=(ACTION_REFRESH, ACTION_FOLLOW, ACTION_UNFOLLOW),
             note=follow_note(follow, interval),
+            timeline_url=timeline_url,
         )
     if follow is not None and follow.end_reason and follow.end_reason != "unfollowed":
         note = f"No longer followed: it {follow.end_reason}."
-    return one_off_message(trace, note)
+    return one_off_message(trace, note, timeline_url=timeline_url)
 
 
-def one_off_message(trace: Trace, note: str | None) -> Message:
+def one_off_message(trace: Trace, note: str | None, *, timeline_url: str | None = None) -> Message:
     """The visible message of a change nobody follows: anyone can Refresh or Follow it."""
-    return trace_message(trace, buttons=(ACTION_REFRESH, ACTION_FOLLOW), note=note)
+    return trace_message(
+        trace, buttons=(ACTION_REFRESH, ACTION_FOLLOW), note=note, timeline_url=timeline_url
+    )
 
 
 def message_fingerprint(message: Message) -> str:

@@ -7,6 +7,7 @@ cannot trace a change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -20,6 +21,16 @@ from bot.timefmt import Clock
 from bot.trace.tracer import Tracer
 from bot.trace.webhost import WebHost
 
+# The "Open timeline" URL of a change as shown in a channel: (channel id, "owner/repo#12" or
+# "owner/repo@<sha>") -> a signed link to serve's page, or None (no SHIPTRACE_PUBLIC_URL, or
+# that channel may not trace the repo). bot.app builds it (bot.web.links).
+TimelineLink = Callable[[str, str], str | None]
+
+
+def no_timeline(channel: str, ref: str) -> str | None:
+    """No pages are linked (SHIPTRACE_PUBLIC_URL is not set)."""
+    return None
+
 
 @dataclass(frozen=True)
 class TraceDeps:
@@ -29,6 +40,7 @@ class TraceDeps:
     services: ServiceMap  # which channel may trace what (bot.access)
     web: WebHost  # where PR / commit links are; parses what people type against it
     metrics: Metrics = field(default_factory=Metrics)  # counts the answers (/metrics)
+    timeline: TimelineLink = no_timeline  # the "Open timeline" button of an answer
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,7 @@ class DriftDeps:
     incidents: Incidents
     deliveries: Deliveries  # the scan records what runs where, for the digest
     clock: Clock
+    timeline: TimelineLink = no_timeline  # an incident's link to what runs there
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,7 @@ class DigestDeps:
     builder: DigestBuilder
     deliveries: Deliveries
     clock: Clock
+    timeline: TimelineLink = no_timeline  # each change's line links its page
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 from bot.access import policy_for
 from bot.refs import permalink
@@ -53,7 +54,8 @@ async def preview_digest(deps: DigestDeps, channel: str) -> Message:
     """The digest this channel would get now: since its last digest (else 24 h) until now."""
     now = deps.clock()
     start = deps.deliveries.window_start(channel, now)
-    return digest_message(await deps.builder.build(channel, start, now))  # no chart
+    digest = await deps.builder.build(channel, start, now)
+    return digest_message(digest, partial(deps.timeline, channel))  # no chart
 
 
 def _help(deps: WhereDeps, channel: str) -> Reply:

@@ -30,6 +30,7 @@ ACTION_REFRESH = "shiptrace_refresh"
 ACTION_SHARE = "shiptrace_share"
 ACTION_FOLLOW = "shiptrace_follow"
 ACTION_UNFOLLOW = "shiptrace_unfollow"
+ACTION_TIMELINE = "shiptrace_timeline"  # a link button: Slack opens the URL (and tells us)
 
 EMOJI = {
     Status.SUCCEEDED: ":white_check_mark:",
@@ -50,6 +51,7 @@ MAX_BLOCKS = 50
 MAX_HEADER = 150
 MAX_TEXT = 3000
 MAX_ITEMS = 8
+MAX_URL = 3000  # a button's url
 # Caps on single user-controlled pieces, so one long value cannot crowd out the rest.
 MAX_DETAIL = 1000
 FOLDED_DETAIL = 150
@@ -74,7 +76,10 @@ def trace_message(
     *,
     buttons: Sequence[str] = (ACTION_REFRESH, ACTION_SHARE, ACTION_FOLLOW),
     note: str | None = None,
+    timeline_url: str | None = None,
 ) -> Message:
+    """The answer for ``trace``; ``timeline_url`` (a signed link to its timeline page, made by
+    the caller for this channel) adds an "Open timeline" button after ``buttons``."""
     c = trace.change
     ref = _short_ref(c)
     title = " ".join(c.title.split()) if c.title else ""
@@ -99,8 +104,8 @@ def trace_message(
         tail.append(context("shiptrace_errors", "Could not read: " + clip(problems, MAX_TEXT - 20)))
     if note:
         tail.append(context("shiptrace_note", cut(note, MAX_TEXT)))
-    if buttons:
-        tail.append(_actions(buttons, change_ref(c)))
+    if buttons or timeline_url:
+        tail.append(_actions(buttons, change_ref(c), timeline_url))
     room = MAX_BLOCKS - len(head) - len(tail)
     body = _stage_blocks(trace.stages, room)
     text = f"{ref}: {clip(trace.where, MAX_TEXT - len(ref) - 2)}"
@@ -262,7 +267,7 @@ def _change_line(trace: Trace, ref: str) -> str:
     return " · ".join(p for p in parts if p)
 
 
-def _actions(actions: Sequence[str], value: str) -> dict[str, Any]:
+def _actions(actions: Sequence[str], value: str, url: str | None = None) -> dict[str, Any]:
     elements = []
     for action in actions:
         button: dict[str, Any] = {
@@ -274,4 +279,13 @@ def _actions(actions: Sequence[str], value: str) -> dict[str, Any]:
         if action == ACTION_FOLLOW:
             button["style"] = "primary"
         elements.append(button)
+    if url and len(url) <= MAX_URL:
+        elements.append(
+            {
+                "type": "button",
+                "action_id": ACTION_TIMELINE,
+                "text": plain("Open timeline"),
+                "url": url,
+            }
+        )
     return {"type": "actions", "block_id": "shiptrace_actions", "elements": elements}

@@ -8,7 +8,7 @@ services beyond 50 blocks folded into one section of one-line summaries.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -67,7 +67,11 @@ def note_message(start: datetime, end: datetime, why: str) -> Message:
     )
 
 
-def digest_message(d: Digest) -> Message:
+def digest_message(d: Digest, timeline: Callable[[str], str | None] | None = None) -> Message:
+    """The digest for Slack. ``timeline`` gives a change's signed timeline URL by its ref
+    (``acme/shop#12``), as the caller made it for the digest's channel; a change with one
+    gets an "Open timeline" link on its line."""
+    links = timeline or _no_link
     title = "Delivery digest (late)" if d.late else "Delivery digest"
     blocks: list[dict[str, Any]] = [
         {"type": "header", "block_id": "digest_header", "text": plain(title)}
@@ -93,7 +97,7 @@ def digest_message(d: Digest) -> Message:
     active = [s for s in d.services if _active(s)]
     room = MAX_BLOCKS - len(blocks) - len(tail)
     full = active if len(active) <= room else active[: room - 1]
-    blocks += [section(f"digest_service_{n}", _service_text(s)) for n, s in enumerate(full)]
+    blocks += [section(f"digest_service_{n}", _service_text(s, links)) for n, s in enumerate(full)]
     if len(full) < len(active):
         folded = [f"*{clip(s.service, MAX_NAME)}* — {_counts(s)}" for s in active[len(full) :]]
         blocks.append(section("digest_folded", _fit(folded, MAX_TEXT, "services")))
@@ -169,11 +173,11 @@ def _idle(s: ServiceDigest) -> bool:
     return not _active(s) and s.unread is None
 
 
-def _service_text(s: ServiceDigest) -> str:
+def _service_text(s: ServiceDigest, links: Callable[[str], str | None]) -> str:
     """The service's name, then its merged, stuck and drift lists, sharing MAX_TEXT fairly."""
     lists = [
-        ([_shipped_line(c) for c in s.shipped], "merged"),
-        ([_stuck_line(c) for c in s.stuck], "stuck"),
+        ([_shipped_line(c) + _timeline(links, c.ref) for c in s.shipped], "merged"),
+        ([_stuck_line(c) + _timeline(links, c.ref) for c in s.stuck], "stuck"),
         ([_incident_line(i) for i in s.incidents], "drift incidents"),
     ]
     lists = [(lines, noun) for lines, noun in lists if lines]
@@ -224,6 +228,15 @@ def _incident_line(i: IncidentLine) -> str:
         f"{emoji} drift in *{clip(i.key, MAX_NAME)}* since {_when(i.opened_at)}: "
         f"{clip(i.summary, 300)} — {state}{thread}"
     )
+
+
+def _timeline(links: Callable[[str], str | None], ref: str) -> str:
+    url = links(ref)
+    return f" · {link(url, 'Open timeline')}" if url else ""
+
+
+def _no_link(ref: str) -> str | None:
+    return None
 
 
 def _counts(s: ServiceDigest) -> str:

@@ -33,9 +33,14 @@ def incident_metadata(
 
 
 def incident_message(
-    inc: Incident, findings: Sequence[Finding], *, resolved_after: timedelta | None = None
+    inc: Incident,
+    findings: Sequence[Finding],
+    *,
+    resolved_after: timedelta | None = None,
+    timeline_url: str | None = None,
 ) -> Message:
-    """The parent message: open (what drifts, desired vs actual, since when) or resolved."""
+    """The parent message: open (what drifts, desired vs actual, since when) or resolved.
+    ``timeline_url``: the signed timeline page of what runs there, linked after the status."""
     where = f"{inc.service} in {inc.environment}"
     if resolved_after is not None:
         head = f"Resolved: {where}"
@@ -45,6 +50,8 @@ def incident_message(
         head = f"Drift: {where}"
         status = f":warning: Drifting since {date_token(inc.first_seen)}."
         fallback = f"Drift: {where}: " + "; ".join(f.summary for f in findings[:3])
+    if timeline_url:
+        status += f" · {link(timeline_url, 'Open timeline')}"
     blocks: list[dict[str, Any]] = [
         {"type": "header", "block_id": "drift_header", "text": plain(cut(head, 150))},
         section("drift_status", status),

@@ -11,7 +11,13 @@ from bot.errors import ShiptraceError
 from bot.follow.store import Follow, FollowState, follow_ending
 from bot.render.blocks import ACTION_FOLLOW, ACTION_UNFOLLOW
 from handlers.actions.share import post_visibly
-from handlers.answers import message_fingerprint, shared_message, trace_for, traced
+from handlers.answers import (
+    message_fingerprint,
+    shared_message,
+    timeline_url,
+    trace_for,
+    traced,
+)
 from handlers.clicks import click_from
 from handlers.deps import FollowDeps, TraceDeps
 
@@ -35,21 +41,21 @@ def register(app: AsyncApp, tracing: TraceDeps, following: FollowDeps) -> None:
                 replace_original=False, text=f"{click.ref} {ending.reason}: nothing to follow."
             )
             return
+        link = timeline_url(tracing, click.channel, trace)
         ts = click.message_ts
         if ts is None:  # from the asker's own answer: share it first, then follow that
             draft = Follow(0, click.channel, "", click.ref, (click.user,), now, FollowState.ACTIVE)
-            ts = await post_visibly(
-                client, respond, click.channel, shared_message(trace, draft, None, interval=every)
-            )
+            first = shared_message(trace, draft, None, interval=every, timeline_url=link)
+            ts = await post_visibly(client, respond, click.channel, first)
             if ts is None:
                 return
             record = follows.start(click.channel, ts, click.ref, click.user, now)
-            shown = shared_message(trace, record, None, interval=every)
+            shown = shared_message(trace, record, None, interval=every, timeline_url=link)
             follows.updated(record, message_fingerprint(shown), now)
             await respond(delete_original=True)
             return
         record = follows.start(click.channel, ts, click.ref, click.user, now)
-        message = shared_message(trace, record, None, interval=every)
+        message = shared_message(trace, record, None, interval=every, timeline_url=link)
         await client.chat_update(channel=click.channel, ts=ts, **message.kwargs())
         follows.updated(record, message_fingerprint(message), now)
 
@@ -73,5 +79,6 @@ def register(app: AsyncApp, tracing: TraceDeps, following: FollowDeps) -> None:
             trace = await trace_for(tracing, click.ref, click.channel)
         except ShiptraceError:
             return  # the message keeps its last answer; the next Refresh redraws it
-        message = shared_message(trace, record, None, interval=every)
+        link = timeline_url(tracing, click.channel, trace)
+        message = shared_message(trace, record, None, interval=every, timeline_url=link)
         await client.chat_update(channel=click.channel, ts=record.ts, **message.kwargs())

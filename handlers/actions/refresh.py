@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.render.blocks import ACTION_REFRESH, trace_message
-from handlers.answers import message_fingerprint, shared_message, traced
+from handlers.answers import message_fingerprint, shared_message, timeline_url, traced
 from handlers.clicks import click_from
 from handlers.deps import FollowDeps, TraceDeps
 
@@ -23,12 +23,17 @@ def register(app: AsyncApp, tracing: TraceDeps, following: FollowDeps) -> None:
         trace = await traced(tracing, click, respond, replace_original=click.ephemeral)
         if trace is None:
             return
+        link = timeline_url(tracing, click.channel, trace)
         if click.message_ts is None:
-            await respond(replace_original=True, **trace_message(trace).kwargs())
+            await respond(replace_original=True, **trace_message(trace, timeline_url=link).kwargs())
             return
         follow = following.follows.get(click.channel, click.message_ts)
         message = shared_message(
-            trace, follow, f"Refreshed by <@{click.user}>", interval=following.interval
+            trace,
+            follow,
+            f"Refreshed by <@{click.user}>",
+            interval=following.interval,
+            timeline_url=link,
         )
         await client.chat_update(channel=click.channel, ts=click.message_ts, **message.kwargs())
         if follow is not None:

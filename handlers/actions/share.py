@@ -9,7 +9,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.render.blocks import ACTION_SHARE, Message
-from handlers.answers import one_off_message, traced
+from handlers.answers import one_off_message, timeline_url, traced
 from handlers.clicks import click_from
 from handlers.deps import TraceDeps
 
@@ -48,7 +48,8 @@ def register(app: AsyncApp, tracing: TraceDeps) -> None:
         trace = await traced(tracing, click, respond, replace_original=click.ephemeral)
         if trace is None:
             return
-        message = one_off_message(trace, f"Shared by <@{click.user}>")
+        link = timeline_url(tracing, click.channel, trace)
+        message = one_off_message(trace, f"Shared by <@{click.user}>", timeline_url=link)
         ts = await post_visibly(client, respond, click.channel, message)
         if ts is not None and click.ephemeral:
             await respond(delete_original=True)

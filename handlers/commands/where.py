@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.errors import BadInput, ShiptraceError
 from bot.render.blocks import Message, trace_message, tracing_message
-from handlers.answers import answered, check, outcome, problem, trace_checked
+from handlers.answers import answered, check, outcome, problem, timeline_url, trace_checked
 from handlers.deps import TraceDeps, WhereDeps
 from handlers.subcommands import SUBCOMMANDS, Reply, Subcommand, subcommand_for
 
@@ -25,7 +25,8 @@ def ask(deps: TraceDeps, text: str, channel: str) -> Reply:
         return Reply(problem(exc, text), outcome=outcome(exc))
 
     async def later() -> Message:
-        return trace_message(await trace_checked(deps, checked))
+        trace = await trace_checked(deps, checked)
+        return trace_message(trace, timeline_url=timeline_url(deps, channel, trace))
 
     return Reply(tracing_message(text), later)
 

@@ -15,6 +15,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
@@ -34,6 +35,7 @@ from bot.render.digest import (
 )
 from bot.scheduler import CronJob, digest_trigger, last_fire
 from bot.timefmt import Clock
+from handlers.deps import TimelineLink, no_timeline
 from handlers.posted import find_posted
 
 log = logging.getLogger(__name__)
@@ -51,8 +53,10 @@ class DigestJob:
         channels: list[str],
         config: DigestConfig,
         clock: Clock,
+        timeline: TimelineLink = no_timeline,
     ) -> None:
         self.client = client
+        self.timeline = timeline
         self.builder = builder
         self.deliveries = deliveries
         self.channels = channels
@@ -204,7 +208,7 @@ class DigestJob:
         posted: Callable[[str, datetime, str], None] | None = None,
     ) -> str:
         """Post the digest (then ``posted`` records it at once), then its chart, best effort."""
-        message = digest_message(digest)
+        message = digest_message(digest, partial(self.timeline, channel))
         answer = await self.client.chat_postMessage(
             channel=channel, metadata=digest_metadata(channel, end), **message.kwargs()
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -34,6 +34,7 @@ from bot.drift.incidents import (
     plan,
 )
 from bot.drift.scan import ScanResult
+from bot.kube.tags import parse_image
 from bot.render.incident import (
     INCIDENT_EVENT,
     incident_message,
@@ -68,13 +69,15 @@ class DriftJob:
         self.scan = scanner
         self.grace = grace
         self.cooldown = cooldown
+        self._running: Mapping[str, str] = {}  # what the last scan saw running, by key
 
     async def run(self) -> None:
         result = await self.scan()
         findings, unchecked = result.findings, result.unchecked
         now = self.deps.clock()
-        # What runs where: the deployments the digest counts.
+        # What runs where: the deployments the digest counts, and the threads' timelines.
         self.deps.deliveries.record_versions(result.versions, now)
+        self._running = result.versions
         by_key: dict[str, list[Finding]] = defaultdict(list)
         for finding in findings:
             by_key[finding.key].append(finding)
@@ -140,7 +143,7 @@ class DriftJob:
                 await self._reply(threaded, still_text(found))
             self.incidents.opened(inc, found, ts, now)
             return
-        message = incident_message(inc, found)
+        message = incident_message(inc, found, timeline_url=self._timeline(inc))
         posted = await self.client.chat_postMessage(
             channel=channel, metadata=incident_metadata(inc, found), **message.kwargs()
         )
@@ -195,7 +198,9 @@ class DriftJob:
         self, inc: Incident, found: tuple[Finding, ...], resolved_after: timedelta | None = None
     ) -> None:
         channel, ts = _thread(inc)
-        message = incident_message(inc, found, resolved_after=resolved_after)
+        message = incident_message(
+            inc, found, resolved_after=resolved_after, timeline_url=self._timeline(inc)
+        )
         content: dict[str, Any] = message.kwargs()
         try:
             await self.client.chat_update(
@@ -208,6 +213,21 @@ class DriftJob:
             if exc.response.get("error") not in ("message_not_found", "cant_update_message"):
                 raise
             log.info("drift: the parent of incident %s is gone; replies only", inc.id)
+
+    def _timeline(self, inc: Incident) -> str | None:
+        """The timeline page of the commit running in the incident's environment (its image
+        tag names it), where the incident is drawn; None when no tag names a commit."""
+        service = next((s for s in self.deps.services.services if s.name == inc.service), None)
+        if service is None or inc.channel is None:
+            return None
+        for image in self._running.get(inc.key, "").split():
+            ref = parse_image(image)
+            if ref.tag is None or (service.image and not ref.same_repository(service.image)):
+                continue
+            sha = service.tag_pattern.sha_prefix(ref.tag)
+            if sha is not None:
+                return self.deps.timeline(inc.channel, f"{service.repo}@{sha}")
+        return None
 
     def _channel(self, inc: Incident) -> str | None:
         services = self.deps.services

@@ -18,7 +18,7 @@ from bot.errors import ChangeNotFound, ShiptraceError
 from bot.follow.store import Ending, Follow, FollowState, follow_ending
 from bot.model import Trace
 from bot.timefmt import format_time
-from handlers.answers import message_fingerprint, shared_message, trace_for
+from handlers.answers import message_fingerprint, shared_message, timeline_url, trace_for
 from handlers.deps import FollowDeps, TraceDeps
 from handlers.posted import find_posted
 
@@ -84,9 +84,10 @@ class FollowJob:
         if current is None or current.state is not FollowState.ACTIVE:
             return
         record = current
+        link = timeline_url(self.tracing, record.channel, trace) if trace is not None else None
         if ending is None:
             assert trace is not None
-            message = shared_message(trace, record, None, interval=deps.interval)
+            message = shared_message(trace, record, None, interval=deps.interval, timeline_url=link)
             fingerprint = message_fingerprint(message)
             recent = record.updated_at is not None and now - record.updated_at < (
                 deps.interval * 0.9  # a Refresh click may have just redrawn it
@@ -101,7 +102,8 @@ class FollowJob:
         ended = deps.follows.get(record.channel, record.ts)
         assert ended is not None
         if trace is not None and not await self._redraw(
-            ended, shared_message(trace, ended, None, interval=deps.interval).kwargs()
+            ended,
+            shared_message(trace, ended, None, interval=deps.interval, timeline_url=link).kwargs(),
         ):
             return
         await self._finish(ended, check_thread=False)

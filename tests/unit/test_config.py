@@ -134,6 +134,11 @@ def test_empty_environment_values_count_as_unset(monkeypatch: pytest.MonkeyPatch
         ("SHIPTRACE_LOG_LEVEL", "verbose", "shiptrace_log_level: Input should be 'DEBUG'"),
         ("SHIPTRACE_PORT", "70000", "shiptrace_port: Input should be less than or equal"),
         ("SHIPTRACE_FOLLOW_INTERVAL", "5", "shiptrace_follow_interval: Input should be greater"),
+        ("SHIPTRACE_LINK_SECRET", "short", "SHIPTRACE_LINK_SECRET must be at least 32 characters"),
+        ("SHIPTRACE_LINK_DAYS", "0", "shiptrace_link_days: Input should be greater"),
+        ("SHIPTRACE_PUBLIC_URL", "shiptrace.example.com", "must be an http(s) URL"),
+        ("SHIPTRACE_PUBLIC_URL", "https://a@st.example.com", "must be an http(s) URL"),
+        ("SHIPTRACE_PUBLIC_URL", "https://st.example.com/?x=1", "must be an http(s) URL"),
     ],
 )
 def test_bad_settings_name_the_variable(
@@ -143,6 +148,17 @@ def test_bad_settings_name_the_variable(
     with pytest.raises(ConfigError) as info:
         load_settings()
     assert message in info.value.message
+
+
+def test_timeline_settings_and_their_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings()
+    assert (settings.shiptrace_public_url, settings.shiptrace_link_secret) == (None, None)
+    assert settings.shiptrace_link_days == 7
+    monkeypatch.setenv("SHIPTRACE_PUBLIC_URL", "https://tools.example.com/shiptrace/")
+    monkeypatch.setenv("SHIPTRACE_LINK_SECRET", "s" * 32)
+    settings = load_settings()
+    assert settings.shiptrace_public_url == "https://tools.example.com/shiptrace"
+    assert "s" * 32 not in repr(settings)  # never in a log line
 
 
 def test_the_log_level_is_case_insensitive(monkeypatch: pytest.MonkeyPatch) -> None:

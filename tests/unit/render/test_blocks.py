@@ -22,6 +22,7 @@ from bot.render.blocks import (
     ACTION_FOLLOW,
     ACTION_REFRESH,
     ACTION_SHARE,
+    ACTION_TIMELINE,
     ACTION_UNFOLLOW,
     Message,
     change_ref,
@@ -472,6 +473,37 @@ def test_buttons(
     assert all(b.get("style") in (None, "primary") for b in got)
     if got:
         assert message.blocks[-1]["block_id"] == "shiptrace_actions"
+
+
+TIMELINE = "https://st.example.com/changes/acme/shop/pull/412?exp=1764892800&sig=" + "a" * 43
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (None, [ACTION_REFRESH, ACTION_SHARE, ACTION_FOLLOW, ACTION_TIMELINE]),
+        ((ACTION_REFRESH,), [ACTION_REFRESH, ACTION_TIMELINE]),
+        ((), [ACTION_TIMELINE]),  # no other button: the link still has its row
+    ],
+)
+def test_open_timeline_is_a_link_button_after_the_others(
+    given: tuple[str, ...] | None, expected: list[str]
+) -> None:
+    t = trace(stage("ci"))
+    kw: dict[str, Any] = {} if given is None else {"buttons": given}
+    message = valid(trace_message(t, timeline_url=TIMELINE, **kw))
+    got = buttons(message)
+    assert [b["action_id"] for b in got] == expected
+    [link] = [b for b in got if b["action_id"] == ACTION_TIMELINE]
+    assert link["text"]["text"] == "Open timeline"
+    assert link["url"] == TIMELINE
+    assert "value" not in link and "style" not in link
+
+
+def test_no_timeline_url_no_timeline_button() -> None:
+    got = buttons(valid(trace_message(trace(stage("ci")))))
+    assert ACTION_TIMELINE not in [b["action_id"] for b in got]
+    assert all("url" not in b for b in got)
 
 
 @pytest.mark.parametrize(

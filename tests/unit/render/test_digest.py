@@ -244,6 +244,34 @@ def test_badges_per_change(ref: str, line: str) -> None:
     assert found == [line]
 
 
+def timeline(ref: str) -> str:
+    return f"https://st.example.com/changes/{ref.replace('#', '/pull/')}?exp=1&sig=" + "s" * 43
+
+
+def test_change_lines_link_their_timeline_when_given() -> None:
+    links = {ref: timeline(ref) for ref in ("acme/shop#1", "acme/shop#3")}
+    message = valid(digest_message(BUSY, links.get))
+    shop = block(message, "digest_service_0")["text"]["text"].splitlines()
+
+    def linked(ref: str) -> str:  # mrkdwn escapes the query's &
+        return f" · <{timeline(ref).replace('&', '&amp;')}|Open timeline>"
+
+    assert shop[1].endswith(linked("acme/shop#1"))
+    assert " · <" not in shop[2]  # acme/shop#2 has no link: none shown
+    assert shop[3].endswith(linked("acme/shop#3"))
+    assert shop[4].endswith(linked("acme/shop#3"))  # stuck too
+    assert "Open timeline" not in block(message, "digest_service_1")["text"]["text"]
+    assert "Open timeline" not in "\n".join(texts(valid(digest_message(BUSY))))
+
+
+def test_links_still_fit_a_busy_digest() -> None:
+    d = huge(30, 20)
+    links = {c.ref: timeline(c.ref) for s in d.services for c in (*s.shipped, *s.stuck)}
+    message = valid(digest_message(d, links.get))
+    assert all(len(t) <= 3000 for t in texts(message))
+    assert "Open timeline" in block(message, "digest_service_0")["text"]["text"]
+
+
 def test_stuck_and_drift_lines() -> None:
     message = valid(digest_message(BUSY))
     shop = block(message, "digest_service_0")["text"]["text"].splitlines()

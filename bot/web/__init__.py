@@ -1,0 +1,1 @@
+"""The timeline page of a change, served by ``shiptrace serve``, and its signed links."""
