@@ -133,7 +133,6 @@ def exit_codes(codes: dict[int, str]) -> str:
     return "\n".join(lines)
 
 
-
 DRIFT_HELP = """\
 Scan every environment of every configured service once and print what drifts, one line
 per finding: "service/environment: subject: what — since <time or unknown>". No grace
@@ -421,7 +420,9 @@ async def _where(settings: Settings, services: ServiceMap, args: argparse.Namesp
             trace = await engine.tracer.trace(ref)
             spans = change_spans(trace, engine.store, utcnow()) if exporting else []
             # The page with the drift incidents this database knows.
-            html = page_html(trace, Incidents(engine.store), utcnow()) if args.output == "html" else ""
+            html = (
+                page_html(trace, Incidents(engine.store), utcnow()) if args.output == "html" else ""
+            )
         if args.output == "otlp-json":
             print(json.dumps(otlp_json(spans), indent=2))
         elif args.output == "html":

@@ -9,9 +9,11 @@ needs them, on a clock the demo moves (nothing waits out the drift grace or the 
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 import aiohttp
@@ -20,6 +22,7 @@ from bot.app import Bot, running
 from bot.config import load_service_map
 from bot.demo.sandbox import SIGNING_SECRET, Sandbox, environment, sandbox
 from bot.demo.story import CHANNEL, CHANNEL_NAME, REF, Story
+from bot.drift.store import Incidents
 from bot.export.follow import change_spans
 from bot.export.otlp import SpanSink
 from bot.export.spans import span_tree_text
@@ -28,6 +31,7 @@ from bot.render.incident import INCIDENT_EVENT
 from bot.render.slack_text import blocks_text, mrkdwn_text
 from bot.sandbox.scenario import Clock
 from bot.sandbox.slack_signing import signed_headers, slash_command_body
+from bot.web.pages import page_html
 
 # A Thursday morning: the digest is due on Friday at 09:00 UTC (the default schedule).
 START = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -49,6 +53,7 @@ class Outcome:
     resolved: bool = False
     digest: bool = False
     spans: int = 0  # exported to the OTLP receiver
+    page: Path | None = None  # the timeline page written
     seen: dict[str, str] = field(default_factory=dict)  # ts -> what was shown of it
 
 
@@ -56,6 +61,8 @@ class Walk:
     def __init__(self, box: Sandbox, bot: Bot, story: Story, clock: Clock, out: TextIO) -> None:
         self.box, self.bot, self.story, self.clock, self.out = box, bot, story, clock, out
         self.outcome = Outcome()
+        # Kept after the demo (the sandbox's own directory is not): for a browser to open.
+        self.page_path = Path(tempfile.gettempdir()) / "shiptrace-demo" / "acme-shop-412.html"
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out)
@@ -169,6 +176,12 @@ class Walk:
         )
         for line in span_tree_text(spans).splitlines():
             self.say(f"  │ {line}")
+        # The same delivery as a picture: the timeline page `shiptrace where -o html` writes.
+        page = self.page_path
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(page_html(trace, Incidents(engine.store), self.clock.now), "utf-8")
+        self.outcome.page = page
+        self.say(f"  the timeline page (bars, bands and the incident): {page}")
 
     async def digest(self) -> None:
         self.clock.now = DIGEST_AT
@@ -218,6 +231,7 @@ def _summary(o: Outcome, seconds: float, out: TextIO) -> int:
             ("a drift incident opening", o.opened),
             ("the incident resolving", o.resolved),
             ("the trace exported", o.spans > 0),
+            ("the timeline page", o.page is not None),
             ("the digest", o.digest),
         )
         if not ok
@@ -229,6 +243,7 @@ def _summary(o: Outcome, seconds: float, out: TextIO) -> int:
     print(f"✓ {REF} traced from merge to live in production in {o.steps} steps", file=out)
     print(f"✓ 1 drift incident opened a thread in {CHANNEL_NAME} and resolved in it", file=out)
     print(f"✓ the delivery exported as one OpenTelemetry trace of {o.spans} spans", file=out)
+    print(f"✓ its timeline page written to {o.page}", file=out)
     print(f"✓ the daily digest posted in {CHANNEL_NAME}", file=out)
     print(
         f"Done in {seconds:.1f} s. `shiptrace demo --serve` keeps this sandbox running, to try "

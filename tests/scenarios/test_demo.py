@@ -80,6 +80,7 @@ def test_the_walk_reaches_production_opens_and_resolves_an_incident_and_posts_th
         "✓ acme/shop#412 traced from merge to live in production in 6 steps",
         "✓ 1 drift incident opened a thread in #deploys and resolved in it",
         "✓ the delivery exported as one OpenTelemetry trace of 12 spans",
+        "✓ its timeline page written to ",
         "✓ the daily digest posted in #deploys",
     ]
     at = 0
