@@ -339,7 +339,7 @@ class Settings(BaseSettings):
     github_app_installation_id: int | None = None
     github_api_url: str = "https://api.github.com"
     # Where PR and commit links are (scheme://host[:port]). Unset: learned from GitHub's own
-    # html_url, else derived from github_api_url (see README "Links").
+    # html_url, else derived from github_api_url (see docs/cli.md, "Links").
     github_web_url: Annotated[str | None, AfterValidator(_web_url)] = None
     shiptrace_config: Path = Path("shiptrace.yaml")
     shiptrace_db: Path = Path("shiptrace.db")

@@ -1,7 +1,8 @@
 """Every overlay under deploy/kubernetes builds with `kubectl kustomize` as it is, fits the API
 schemas, and runs shiptrace the way the code expects: the env vars Settings reads, the Secret
-keys its mode needs (and the README's `kubectl create secret` names), the health routes, a
-writable HOME and database, read-only access to exactly what the code reads."""
+keys its mode needs (and the `kubectl create secret` names of docs/deploy.md and the README),
+the health routes, a writable HOME and database, read-only access to exactly what the code
+reads."""
 
 from __future__ import annotations
 
@@ -118,15 +119,31 @@ def test_the_pod_reads_only_its_modes_keys_of_one_secret(overlay: str) -> None:
     assert secret_keys(workload(build(overlay))) == {SECRET: SECRET_KEYS[overlay]}
 
 
+def secret_blocks(doc: str, overlay: str) -> list[str]:
+    """The sh blocks of a doc that apply ``overlay`` (each creates the Secret first)."""
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    apply = f"kubectl apply -k deploy/kubernetes/overlays/{overlay}\n"
+    return [b for b in re.findall(r"```sh\n(.*?)```", text, re.S) if apply in b]
+
+
+def assert_creates_the_secret(block: str, overlay: str) -> None:
+    assert f"create secret generic {SECRET} " in block
+    keys = set(re.findall(r"--from-(?:literal|file)=([\w.-]+)=", block))
+    assert keys == SECRET_KEYS[overlay]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_install_guide_creates_the_secret_with_exactly_those_keys(overlay: str) -> None:
+    blocks = secret_blocks("docs/deploy.md", overlay)
+    assert len(blocks) == 1, f"docs/deploy.md: one sh block should end with applying {overlay}"
+    assert_creates_the_secret(blocks[0], overlay)
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_the_readme_creates_the_secret_with_exactly_those_keys(overlay: str) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    apply = f"kubectl apply -k deploy/kubernetes/overlays/{overlay}\n"
-    blocks = [b for b in re.findall(r"```sh\n(.*?)```", readme, re.S) if apply in b]
-    assert len(blocks) == 1, f"README: one sh block should end with {apply!r}"
-    assert f"create secret generic {SECRET} " in blocks[0]
-    keys = set(re.findall(r"--from-(?:literal|file)=([\w.-]+)=", blocks[0]))
-    assert keys == SECRET_KEYS[overlay]
+    # The README shows the first steps of one overlay; whatever it shows must hold too.
+    for block in secret_blocks("README.md", overlay):
+        assert_creates_the_secret(block, overlay)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

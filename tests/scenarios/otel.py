@@ -45,7 +45,7 @@ def receiver(otel_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[OTLPRe
 
 
 def trace_id(repo: str, sha: str) -> str:
-    """The documented formula (README "See it in Jaeger / Tempo"), computed independently."""
+    """The documented formula (docs/tracing.md, "The trace id"), computed independently."""
     return hashlib.sha256(f"shiptrace/v1 {repo.lower()} {sha}".encode()).digest()[:16].hex()
 
 

@@ -126,8 +126,8 @@ def test_the_ids_are_the_documented_formula() -> None:
     assert f"{span_id_for('acme/shop', SHA, 'deliver'):016x}" == "7d1d083ddf22a5ae"
 
 
-def test_the_readme_states_the_formula_and_an_example_that_holds() -> None:
-    readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
+def test_the_docs_state_the_formula_and_an_example_that_holds() -> None:
+    readme = (Path(__file__).parents[3] / "docs" / "tracing.md").read_text(encoding="utf-8")
     assert (
         'trace id = first 16 bytes of SHA-256("shiptrace/v1 " + lowercase(repo) + " " + sha)'
         in readme
