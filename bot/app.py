@@ -2,8 +2,10 @@
 
 Nothing connects at import time. ``running()`` builds everything from settings and tears it
 down in reverse; ``serve()`` runs it until SIGTERM / SIGINT. Slack reaches the bot over HTTP
-(``/slack/events``) or, when ``SLACK_APP_TOKEN`` is set, over Socket Mode; ``/healthz`` and
-``/readyz`` are served either way.
+(``/slack/events``) or, when ``SLACK_APP_TOKEN`` is set, over Socket Mode; ``/healthz``,
+``/readyz`` and ``/metrics`` are served either way. Only the store and the Socket Mode
+websocket make the pod unready: a restart mends those, not GitHub or a cluster, which
+``/readyz`` reports all the same.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from socket import gethostname
+from typing import Any
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -36,16 +39,22 @@ import handlers
 from bot.config import ServiceMap, Settings
 from bot.digest.gather import DigestBuilder
 from bot.digest.store import Deliveries
-from bot.drift.scan import scan_all
+from bot.drift.scan import ScanResult, scan_all
 from bot.drift.store import Incidents
 from bot.engine import Engine, open_engine
 from bot.errors import ConfigError
-from bot.follow.store import Follows
+from bot.export.follow import TraceExport
+from bot.export.otlp import SpanSink, export_configured
+from bot.follow.store import Follows, FollowState
 from bot.leader import Elector, leader_only
+from bot.observe.health import Health, Probe
+from bot.observe.metrics import Metrics
+from bot.observe.watch import GITHUB, Watch, cluster_check
 from bot.scheduler import IntervalJob, Job, StartJob, build_scheduler
 from bot.sources.lease import LeaseClient
 from bot.timefmt import Clock, utcnow
 from handlers import gate
+from handlers.client import CountedClient
 from handlers.deps import Deps, DigestDeps, DriftDeps, FollowDeps, TraceDeps
 from handlers.jobs.digest import DigestJob
 from handlers.jobs.drift import DriftJob
@@ -76,30 +85,62 @@ class Bot:
     elector: Elector | None = None  # None: one replica runs every job
     # The jobs as the scheduler runs them (only on the Lease holder when there is a Lease).
     jobs: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
+    export_job: TraceExport | None = None  # None: no OTLP collector configured
+    metrics: Metrics = field(default_factory=Metrics)
+    health: Health = field(default_factory=Health)
 
-    async def ready(self) -> dict[str, bool]:
-        checks = {"store": self.engine.store.ping()}
+    async def readiness(self) -> dict[str, Any]:
+        """``/readyz``: the store (and the websocket) decide; GitHub and each configured
+        cluster are reported from what the bot last saw of them (else one cheap probe)."""
+        required = {"store": None if self.engine.store.ping() else "the database does not answer"}
         if self.socket is not None:
-            checks["slack_socket"] = await self.socket.client.is_connected()
-        return checks
+            connected = await self.socket.client.is_connected()
+            required["slack_socket"] = None if connected else "the Socket Mode websocket is down"
+        return await self.health.readiness(required, self.probes())
+
+    def probes(self) -> dict[str, Probe]:
+        engine = self.engine
+        probes: dict[str, Probe] = {GITHUB: engine.github.probe}
+        for context in configured_clusters(engine.services):
+
+            async def probe(context: str | None = context) -> None:
+                await engine.clusters.client(context).probe()
+
+            probes[cluster_check(context or "current")] = probe
+        return probes
 
 
-def slack_client(settings: Settings) -> AsyncWebClient:
-    """The Web API client; 429s wait out Retry-After, 5xx and dropped connections retry."""
+def configured_clusters(services: ServiceMap) -> list[str | None]:
+    """The kubeconfig contexts of every environment with something to read, in config order."""
+    contexts = (
+        env.cluster
+        for service in services.services
+        for env in service.environments
+        if env.gitops is not None or env.workloads
+    )
+    return list(dict.fromkeys(contexts))
+
+
+def slack_client(settings: Settings, metrics: Metrics | None = None) -> AsyncWebClient:
+    """The Web API client; 429s wait out Retry-After, 5xx and dropped connections retry.
+    With ``metrics``, the calls that fail are counted."""
     if settings.slack_bot_token is None:
         raise ConfigError("SLACK_BOT_TOKEN is not set; see README 'Create the Slack app'")
     token = settings.slack_bot_token.get_secret_value()
     if not token.startswith("xoxb-"):
         raise ConfigError("SLACK_BOT_TOKEN must be a bot token (xoxb-...)")
-    return AsyncWebClient(
-        token=token,
-        base_url=settings.slack_api_url,
-        retry_handlers=[
+    options: dict[str, Any] = {
+        "token": token,
+        "base_url": settings.slack_api_url,
+        "retry_handlers": [
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ],
-    )
+    }
+    if metrics is None:
+        return AsyncWebClient(**options)
+    return CountedClient(metrics=metrics, **options)
 
 
 def build_app(settings: Settings, deps: Deps, client: AsyncWebClient) -> AsyncApp:
@@ -111,6 +152,10 @@ def build_app(settings: Settings, deps: Deps, client: AsyncWebClient) -> AsyncAp
             "(or set SLACK_APP_TOKEN for Socket Mode)"
         )
     app = AsyncApp(
+        # Bolt gives its loggers the root logger's level when it starts; from this one they
+        # take the level bot.observe.logging sets for the libraries (WARNING).
+        logger=logging.getLogger("slack_bolt"),
+        name="slack_bolt.app",  # the listeners' logger (else "app.py")
         client=client,
         signing_secret=secret.get_secret_value() if secret is not None else "",
         # Socket Mode envelopes come over an authenticated websocket, not signed HTTP. Over
@@ -128,12 +173,16 @@ def _web_routes(web_app: web.Application, bot_ref: list[Bot]) -> None:
         return web.json_response({"ok": True})
 
     async def readyz(_request: web.Request) -> web.Response:
-        checks = await bot_ref[0].ready()
-        ok = all(checks.values())
-        return web.json_response({"ready": ok, "checks": checks}, status=200 if ok else 503)
+        report = await bot_ref[0].readiness()
+        return web.json_response(report, status=200 if report["ready"] else 503)
+
+    async def metrics(_request: web.Request) -> web.Response:
+        body, content_type = bot_ref[0].metrics.exposition()
+        return web.Response(body=body, headers={"Content-Type": content_type})
 
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/readyz", readyz)
+    web_app.router.add_get("/metrics", metrics)
 
 
 @asynccontextmanager
@@ -147,17 +196,24 @@ async def running(
     schedule: bool = True,
 ) -> AsyncIterator[Bot]:
     """Build and start the bot; stop everything on exit. ``schedule=False`` leaves jobs idle."""
-    client = slack_client(settings)
+    metrics, health = Metrics(), Health()  # this bot's own: tests run several in one process
+    client = slack_client(settings, metrics)
     await _check_slack(client)
-    async with open_engine(settings, services, clock) as engine:
+    async with open_engine(settings, services, clock, observer=Watch(metrics, health)) as engine:
         engine.store.wait_for_locks(STORE_LOCK_WAIT)
         incidents, deliveries = Incidents(engine.store), Deliveries(engine.store)
         follows = Follows(engine.store)
+        metrics.watch_store(
+            lambda: len(incidents.open_ones()),
+            lambda: len(follows.in_state(FollowState.ACTIVE)),
+        )
         digests = DigestBuilder(
             engine.github, engine.tracer, services, deliveries, incidents, clock
         )
         deps = Deps(
-            trace=TraceDeps(tracer=engine.tracer, services=services, web=engine.web),
+            trace=TraceDeps(
+                tracer=engine.tracer, services=services, web=engine.web, metrics=metrics
+            ),
             follow=FollowDeps(
                 follows=follows,
                 clock=clock,
@@ -172,10 +228,15 @@ async def running(
         )
         app = build_app(settings, deps, client)
         follow_job = FollowJob(deps.trace, deps.follow, client)
+
+        async def scanner() -> ScanResult:
+            with metrics.drift_scan_seconds.time():
+                return await scan_all(engine.clusters, services)
+
         drift_job = DriftJob(
             deps.drift,
             client,
-            scanner=lambda: scan_all(engine.clusters, services),
+            scanner=scanner,
             grace=timedelta(seconds=settings.shiptrace_drift_grace),
             cooldown=timedelta(seconds=settings.shiptrace_drift_cooldown),
         )
@@ -188,11 +249,28 @@ async def running(
             clock,
         )
         elector, lease = _elector(settings, engine)
+        # OTEL_EXPORTER_OTLP_ENDPOINT set: merged PRs are followed and exported on their own.
+        sink = SpanSink() if export_configured() else None
+        export_job = (
+            TraceExport(
+                engine.github,
+                engine.tracer,
+                services,
+                engine.store,
+                sink,
+                clock,
+                longest=timedelta(days=settings.shiptrace_export_max_days),
+            )
+            if sink is not None
+            else None
+        )
         jobs: list[Job] = [
             IntervalJob("follow", follow_job.run, settings.shiptrace_follow_interval),
             IntervalJob("drift", drift_job.run, settings.shiptrace_drift_interval),
             *digest_job.cron_jobs(),
         ]
+        if export_job is not None:
+            jobs.append(IntervalJob("export", export_job.run, settings.shiptrace_export_interval))
         if digest_job.channels:
             jobs.append(StartJob("digest-start", digest_job.catch_up))
             jobs.append(IntervalJob("digest-catch-up", digest_job.catch_up, CATCH_UP_EVERY))
@@ -230,9 +308,21 @@ async def running(
                 ) from None
             bound = runner.addresses[0]
             bot = Bot(
-                app, engine, deps, follow_job, drift_job, digest_job, scheduler, None, "", elector
+                app,
+                engine,
+                deps,
+                follow_job,
+                drift_job,
+                digest_job,
+                scheduler,
+                None,
+                "",
+                elector,
+                metrics=metrics,
+                health=health,
             )
             bot.jobs = {job.name: job.run for job in jobs}
+            bot.export_job = export_job
             bot.url = f"http://{_url_host(bound[0])}:{bound[1]}"
             bot_ref.append(bot)
             if settings.slack_app_token is not None:
@@ -252,9 +342,12 @@ async def running(
                 await elector.release()  # the next replica takes over at once
             if lease is not None:
                 lease.close()
+            if sink is not None:
+                sink.shutdown()
             if socket is not None:
                 await socket.close_async()
             await runner.cleanup()
+            await health.close()
 
 
 def _elector(settings: Settings, engine: Engine) -> tuple[Elector | None, LeaseClient | None]:

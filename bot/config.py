@@ -274,6 +274,10 @@ def _upper(value: object) -> object:
     return value.upper() if isinstance(value, str) else value
 
 
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 def _web_url(value: str | None) -> str | None:
     # Links are matched on host[:port] alone: a path here would be silently ignored.
     if value is None:
@@ -317,6 +321,8 @@ class Settings(BaseSettings):
     shiptrace_log_level: Annotated[
         Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)
     ] = "INFO"
+    # text: one line per record for people; json: one object per line for a log pipeline.
+    shiptrace_log_format: Annotated[Literal["text", "json"], BeforeValidator(_lower)] = "text"
     # Followed messages: how often they are re-traced, and when following gives up.
     shiptrace_follow_interval: int = Field(default=60, ge=10)
     shiptrace_follow_max_hours: float = Field(default=24.0, gt=0)
@@ -325,6 +331,10 @@ class Settings(BaseSettings):
     shiptrace_drift_interval: int = Field(default=60, ge=10)
     shiptrace_drift_grace: int = Field(default=120, ge=0)
     shiptrace_drift_cooldown: int = Field(default=1800, ge=0)
+    # Trace export by serve (when OTEL_EXPORTER_OTLP_ENDPOINT is set): how often merged PRs
+    # are traced for spans that ended, and for how many days after its merge a PR is followed.
+    shiptrace_export_interval: int = Field(default=60, ge=10)
+    shiptrace_export_max_days: float = Field(default=7.0, gt=0)
     # Several replicas: only the holder of this Lease runs the scheduled jobs. Unset: one
     # replica, no election. The namespace defaults to the pod's own (POD_NAMESPACE).
     shiptrace_lease_name: str | None = None

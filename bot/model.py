@@ -68,6 +68,9 @@ class Change:
     merged_at: datetime | None = None
     # True when the default branch contains the commit; None when not known.
     on_default_branch: bool | None = None
+    # When the change began: the PR's creation, or a lone commit's authoring; None when not
+    # known. Where a trace export's root span starts. Not in the JSON.
+    opened_at: datetime | None = None
 
 
 @dataclass(frozen=True)

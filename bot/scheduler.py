@@ -1,8 +1,13 @@
-"""The bot's periodic jobs, run by APScheduler on the bot's event loop."""
+"""The bot's periodic jobs, run by APScheduler on the bot's event loop.
+
+Each run gets a request id of its own (``drift-3f2c1ab9e0d4``) that every line it logs
+carries; APScheduler's own notes at each run stay out of the logs (``bot.observe.logging``).
+"""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,6 +17,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.observe.logging import new_request_id
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +106,14 @@ def build_scheduler(jobs: Sequence[Job]) -> AsyncIOScheduler:
 
 def _logged(job: Job) -> Callable[[], Awaitable[None]]:
     async def run() -> None:
+        new_request_id(job.name)  # APScheduler runs each job in a task: the id is this run's
+        started = time.monotonic()
         try:
             await job.run()
         except Exception:
             # A failing run must not stop the schedule; the next run tries again.
             log.exception("scheduled job %s failed", job.name)
+        else:
+            log.debug("job %s ran in %.2f s", job.name, time.monotonic() - started)
 
     return run

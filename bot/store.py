@@ -165,6 +165,16 @@ def m006_digest_unbuilt(db: sqlite_utils.Database) -> None:
     db.table("digests").add_column("unbuilt", str)
 
 
+@migrations()
+def m007_exported_spans(db: sqlite_utils.Database) -> None:
+    # Spans serve sent to the OpenTelemetry collector, by key (ids and outcome): a span is
+    # sent again only when its key is new, so a restart neither loses nor repeats spans.
+    db.table("exported_spans").create(
+        {"key": str, "trace_id": str, "exported_at": str}, pk="key", not_null={"trace_id"}
+    )
+    db.table("exported_spans").create_index(["trace_id"])
+
+
 @dataclass(frozen=True)
 class CachedResponse:
     etag: str | None
@@ -277,6 +287,18 @@ class Store:
             )
 
     # -- first-seen times of continuous stages --------------------------------------------
+    def seen_at(
+        self, repo: str, sha: str, environment: str, stage: str, status: str
+    ) -> datetime | None:
+        """When this stage was first seen in ``status``; None when never. Records nothing."""
+        with self.guard():
+            row = self.db.execute(
+                "select seen_at from first_seen where repo=? and sha=? and environment=? "
+                "and stage=? and status=?",
+                [repo.lower(), sha, environment, stage, status],
+            ).fetchone()
+        return None if row is None else from_db_time(row[0])
+
     def first_seen(
         self,
         repo: str,

@@ -12,9 +12,9 @@ from handlers.deps import Deps
 
 def register(app: AsyncApp, deps: Deps) -> None:
     """Attach every listener; each receives the groups of ``deps`` it uses, not globals."""
-    gate.register(app, deps.reply_origins)  # first: nothing runs for a request it refuses
+    gate.register(app, deps.reply_origins, deps.metrics)  # first: it refuses, or names, each
     where.register(app, deps.where)
     refresh.register(app, deps.trace, deps.follow)
     share.register(app, deps.trace)
     follow.register(app, deps.trace, deps.follow)
-    errors.register(app)
+    errors.register(app, deps.metrics)

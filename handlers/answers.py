@@ -3,12 +3,16 @@
 A reference is parsed and its channel's permission checked once, by :func:`check`, with no
 GitHub request; the :class:`Checked` value it returns is what the ack answers and what
 :func:`trace_checked` traces. ``/where`` and every button go through the same two steps.
+Each answer is counted by its :func:`outcome` (``shiptrace_answers_total``) and logged in
+one line.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -27,6 +31,7 @@ from bot.errors import (
 )
 from bot.follow.store import Follow, FollowState
 from bot.model import Trace
+from bot.observe.metrics import Metrics
 from bot.refs import Ref
 from bot.render.blocks import (
     ACTION_FOLLOW,
@@ -40,6 +45,8 @@ from bot.render.blocks import (
 from handlers.clicks import Click
 from handlers.deps import TraceDeps
 from handlers.subcommands import usage
+
+log = logging.getLogger("shiptrace")
 
 
 @dataclass(frozen=True)
@@ -80,11 +87,41 @@ async def traced(
     deps: TraceDeps, click: Click, respond: AsyncRespond, *, replace_original: bool
 ) -> Trace | None:
     """Trace what a button names; on a domain error tell the clicker and return None."""
+    started = time.monotonic()
     try:
-        return await trace_for(deps, click.ref, click.channel)
+        trace = await trace_for(deps, click.ref, click.channel)
     except ShiptraceError as exc:
+        answered(deps.metrics, "button", outcome(exc), started)
         await respond(replace_original=replace_original, **problem(exc, click.ref).kwargs())
         return None
+    answered(deps.metrics, "button", "traced", started)
+    return trace
+
+
+def outcome(exc: ShiptraceError | None) -> str:
+    """What an answer was, for ``shiptrace_answers_total{outcome}``: ``traced``, or which
+    problem was answered instead (the same ladder as :func:`problem`)."""
+    if exc is None:
+        return "traced"
+    for kind, word in (
+        (Refused, "refused"),
+        (BadInput, "bad_input"),
+        (ChangeNotFound, "not_found"),
+        (GitHubAuthError, "github_refused"),
+        (GitHubRateLimited, "github_rate_limited"),
+        (GitHubError, "github_unavailable"),
+        (StoreBusy, "store_busy"),
+        (StoreError, "store_error"),
+    ):
+        if isinstance(exc, kind):
+            return word
+    return "failed"
+
+
+def answered(metrics: Metrics, surface: str, result: str, started: float) -> None:
+    """Count one answer and log it: what was answered, how, how fast (never what was asked)."""
+    metrics.answered(result)
+    log.info("answered a %s: %s (%.2f s)", surface, result, time.monotonic() - started)
 
 
 def problem(exc: ShiptraceError, ref_text: str) -> Message:

@@ -7,7 +7,7 @@ cannot trace a change.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.config import ServiceMap
@@ -15,6 +15,7 @@ from bot.digest.gather import DigestBuilder
 from bot.digest.store import Deliveries
 from bot.drift.store import Incidents
 from bot.follow.store import Follows
+from bot.observe.metrics import Metrics
 from bot.timefmt import Clock
 from bot.trace.tracer import Tracer
 from bot.trace.webhost import WebHost
@@ -27,6 +28,7 @@ class TraceDeps:
     tracer: Tracer
     services: ServiceMap  # which channel may trace what (bot.access)
     web: WebHost  # where PR / commit links are; parses what people type against it
+    metrics: Metrics = field(default_factory=Metrics)  # counts the answers (/metrics)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,10 @@ class Deps:
     drift: DriftDeps
     digest: DigestDeps
     reply_origins: frozenset[str]  # where answers may be POSTed: Slack's hosts (handlers.gate)
+
+    @property
+    def metrics(self) -> Metrics:
+        return self.trace.metrics
 
     @property
     def where(self) -> WhereDeps:

@@ -13,7 +13,8 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_bolt.error import BoltUnhandledRequestError
 
 from bot.errors import ShiptraceError
-from handlers.answers import problem
+from bot.observe.metrics import Metrics
+from handlers.answers import outcome, problem
 from handlers.gate import describe, may_reply
 
 log = logging.getLogger("shiptrace")
@@ -26,7 +27,7 @@ def apology(error_id: str) -> str:
     )
 
 
-def register(app: AsyncApp) -> None:
+def register(app: AsyncApp, metrics: Metrics | None = None) -> None:
     @app.error
     async def on_error(
         error: Exception,
@@ -40,10 +41,14 @@ def register(app: AsyncApp) -> None:
         if isinstance(error, ShiptraceError):  # a domain error a listener did not answer
             log.info("unanswered %s: %s", type(error).__name__, error.message)
             reply = problem(error, _ref(body)).kwargs()
+            result = outcome(error)
         else:
             error_id = uuid.uuid4().hex[:8]
             log.error("unexpected error %s", error_id, exc_info=error)
             reply = {"text": apology(error_id)}
+            result = "error"
+        if metrics is not None:
+            metrics.answered(result)
         if respond is None or not may_reply(context):
             return
         try:

@@ -7,9 +7,10 @@ Two checks, in this order:
   signature, a timestamp that is not whole seconds or is stale, a body too big to read), gets
   401 and causes nothing else. A signed body that is not a JSON object gets 400 and one log
   line instead of a traceback.
-- ``register`` adds a Bolt middleware (HTTP and Socket Mode alike) that lets a request through
-  only if its ``response_url`` is on Slack's own hosts; slash commands and button clicks must
-  have one. It replaces ``respond`` with one that retries (``handlers.replies``). The error
+- ``register`` adds a Bolt middleware (HTTP and Socket Mode alike) that gives each request
+  its request id (every log line while it is handled carries it) and lets it through only if
+  its ``response_url`` is on Slack's own hosts; slash commands and button clicks must have
+  one. It replaces ``respond`` with one that retries (``handlers.replies``). The error
   handler asks ``may_reply`` before answering, so an apology goes nowhere else either.
 """
 
@@ -27,6 +28,9 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import Clock, SignatureVerifier
 
+from bot.observe.logging import new_request_id
+from bot.observe.metrics import Metrics
+from handlers.client import counted
 from handlers.replies import RetryingRespond
 
 log = logging.getLogger("shiptrace")
@@ -109,7 +113,7 @@ def _is_object(body: str, content_type: str) -> bool:
         return False
 
 
-def register(app: AsyncApp, origins: frozenset[str]) -> None:
+def register(app: AsyncApp, origins: frozenset[str], metrics: Metrics | None = None) -> None:
     @app.middleware
     async def answers_only_on_slack(
         context: AsyncBoltContext,
@@ -117,6 +121,8 @@ def register(app: AsyncApp, origins: frozenset[str]) -> None:
         response: BoltResponse,
         next_: Callable[[], Awaitable[None]],
     ) -> BoltResponse:
+        # Set here, the id is in the context Bolt copies into the listener's task.
+        new_request_id()
         kind = describe(body)
         url = context.response_url
         if url is None and kind in ("slash command", "button click"):
@@ -127,11 +133,14 @@ def register(app: AsyncApp, origins: frozenset[str]) -> None:
             host = urlsplit(url).hostname if origin(url) else "not a URL"
             log.warning("ignored a signed %s whose response_url is not Slack's (%s)", kind, host)
             return BoltResponse(status=400, body="")
+        if metrics is not None:
+            context["client"] = counted(context.client, metrics)
         if url is not None:
             client = context.client
-            context["respond"] = RetryingRespond(
-                response_url=url, proxy=client.proxy, ssl=client.ssl
-            )
+            respond = RetryingRespond(response_url=url, proxy=client.proxy, ssl=client.ssl)
+            if metrics is not None:
+                respond.lost = lambda why: metrics.slack_error("response_url", why)
+            context["respond"] = respond
         context[_PASSED] = True
         await next_()
         return response

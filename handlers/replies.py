@@ -9,7 +9,7 @@ nothing about it, and the user would not see an apology sent the same way either
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiohttp
@@ -68,6 +68,8 @@ def retry_handlers() -> list[AsyncRetryHandler]:
 class RetryingRespond(AsyncRespond):
     """Bolt's ``respond``, with retries; installed by ``handlers.gate`` for Slack's URLs only."""
 
+    lost: Callable[[str], None] | None = None  # told why an answer was lost (metrics)
+
     async def __call__(
         self,
         text: str | dict[str, Any] = "",
@@ -106,6 +108,8 @@ class RetryingRespond(AsyncRespond):
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             # The URL itself lets anyone answer the user for 30 minutes: it is never logged.
             log.warning("could not deliver an answer to Slack (%s)", type(exc).__name__)
+            if self.lost is not None:
+                self.lost("no_answer")
             return WebhookResponse(
                 url=self.response_url, status_code=0, body=type(exc).__name__, headers={}
             )
@@ -115,4 +119,6 @@ class RetryingRespond(AsyncRespond):
                 response.status_code,
                 str(response.body)[:100],
             )
+            if self.lost is not None:
+                self.lost(str(response.status_code))
         return response

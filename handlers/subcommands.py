@@ -27,6 +27,7 @@ class Reply:
 
     ack: Message
     later: Callable[[], Awaitable[Message]] | None = None
+    outcome: str = "traced"  # what it counts as when all goes well (shiptrace_answers_total)
 
 
 @dataclass(frozen=True)

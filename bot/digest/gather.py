@@ -74,10 +74,10 @@ class DigestBuilder:
         late: bool = False,
     ) -> Digest:
         services = self.visible(channel)
-        errors: list[str] = []
-        per_service = await asyncio.gather(
-            *(self._service(s, start, end, errors) for s in services)
-        )
+        built = await asyncio.gather(*(self._service(s, start, end) for s in services))
+        per_service = [digest for digest, _ in built]
+        # What could not be read, each said once, in the order it was met.
+        errors = dict.fromkeys(problem for _, problems in built for problem in problems)
         window, trail = self._figures(services, start, end)
         return Digest(
             channel=channel or "",
@@ -92,15 +92,19 @@ class DigestBuilder:
 
     # -- per service -----------------------------------------------------------------------
     async def _service(
-        self, service: Service, start: datetime, end: datetime, errors: list[str]
-    ) -> ServiceDigest:
+        self, service: Service, start: datetime, end: datetime
+    ) -> tuple[ServiceDigest, list[str]]:
+        """One service's part of the digest, and what could not be read for it."""
         unread: str | None = None
+        problems: list[str] = []
         try:
             pulls = await self.github.merged_pulls(service.repo, start, end)
         except ShiptraceError as exc:
-            errors.append(f"github: merged PRs of {service.repo}: {exc.message}")
+            problems.append(f"github: merged PRs of {service.repo}: {exc.message}")
             unread, pulls = exc.message, []
-        traced = await asyncio.gather(*(self._trace(service, p, errors) for p in pulls))
+        results = await asyncio.gather(*(self._trace(service, p) for p in pulls))
+        traced = [trace for trace, _ in results]
+        problems += [problem for _, found in results for problem in found]
         shipped: list[ShippedChange] = []
         seen: set[str] = set()
         stuck: list[StuckChange] = []
@@ -115,7 +119,9 @@ class DigestBuilder:
             if stuck_change is not None:
                 stuck.append(stuck_change)
         if unread is None:  # GitHub did not answer: asking again per older change would not help
-            stuck.extend(await self._older_stuck(service, start, end, seen, errors))
+            older, found = await self._older_stuck(service, start, end, seen)
+            stuck.extend(older)
+            problems += found
         incidents = tuple(
             IncidentLine(
                 key=i.key,
@@ -127,13 +133,15 @@ class DigestBuilder:
             for i in self.incidents.in_window(start, end)
             if i.service == service.name
         )
-        return ServiceDigest(
+        digest = ServiceDigest(
             service.name, service.repo, tuple(shipped), tuple(stuck), incidents, unread
         )
+        return digest, problems
 
     async def _trace(
-        self, service: Service, pull: Mapping[str, object], errors: list[str]
-    ) -> Trace | None:
+        self, service: Service, pull: Mapping[str, object]
+    ) -> tuple[Trace | None, list[str]]:
+        """The PR's trace (None when it could not be traced), and what could not be read."""
         ref = f"{service.repo}#{pull['number']}"
         async with self._limit:
             try:
@@ -141,15 +149,13 @@ class DigestBuilder:
                     Ref(ref, repo=service.repo, pr=int(str(pull["number"])))
                 )
             except ShiptraceError as exc:
-                errors.append(f"{ref}: {exc.message}")
-                return None
-        for problem in trace.errors:  # a cluster or a CI look-up that failed, said once
-            where = f" ({problem.environment})" if problem.environment else ""
-            line = f"{problem.source}{where}: {problem.message}"
-            if line not in errors:
-                errors.append(line)
+                return None, [f"{ref}: {exc.message}"]
+        problems = [  # a cluster or a CI look-up that failed
+            f"{p.source}{f' ({p.environment})' if p.environment else ''}: {p.message}"
+            for p in trace.errors
+        ]
         self._remember(service, ref, pull, trace)
-        return trace
+        return trace, problems
 
     def _remember(
         self, service: Service, ref: str, pull: Mapping[str, object], trace: Trace
@@ -202,8 +208,7 @@ class DigestBuilder:
         start: datetime,
         end: datetime,
         seen: set[str],
-        errors: list[str],
-    ) -> list[StuckChange]:
+    ) -> tuple[list[StuckChange], list[str]]:
         """Changes merged before the window, not yet live in the last environment."""
         last = service.environments[-1].name
         since = end - timedelta(days=self.config.lookback_days)
@@ -226,13 +231,13 @@ class DigestBuilder:
             for change in candidates
         ]
         # Traced side by side, like the window's own PRs (_trace bounds how many at once).
-        traces = await asyncio.gather(*(self._trace(service, p, errors) for p in pulls))
+        results = await asyncio.gather(*(self._trace(service, p) for p in pulls))
         out: list[StuckChange] = []
-        for change, pull, trace in zip(candidates, pulls, traces, strict=True):
+        for change, pull, (trace, _) in zip(candidates, pulls, results, strict=True):
             stuck = self._stuck(change.ref, pull, trace, service, end) if trace else None
             if stuck is not None:
                 out.append(stuck)
-        return out
+        return out, [problem for _, found in results for problem in found]
 
     # -- figures ---------------------------------------------------------------------------
     def _figures(

@@ -47,9 +47,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.drift.incidents import Incident, IncidentState
@@ -482,3 +482,71 @@ def _repository_url(change_url: str | None) -> str | None:
         return None
     m = re.match(r"^(https?://[^?#]+?)/(?:pull/\d+|commit/[0-9a-fA-F]+)(?:[/?#]|$)", change_url)
     return m.group(1) if m else None
+
+
+# -- the trace as an indented tree --------------------------------------------------------------
+
+
+def span_tree_text(records: Sequence[SpanRecord]) -> str:
+    """The spans as people read a trace view: each under its parent (a span whose parent is
+    not among ``records`` at the top), siblings by start, with when each started after the
+    first, how long it took, and its status (with the reason of an error)::
+
+        trace 635b0e8b5a2123ee248cd8d6430412c5  from 2026-11-26T09:00:00Z
+        deliver acme/shop#412  +0s   25m  ok
+          merge                +0s   10m  ok
+          ci                   +1m   7m   ok
+    """
+    if not records:
+        return "no finished spans yet"
+    out: list[str] = []
+    for trace_id in dict.fromkeys(r.trace_id for r in records):
+        spans = [r for r in records if r.trace_id == trace_id]
+        out.extend(_tree_lines(spans))
+    return "\n".join(out)
+
+
+def _tree_lines(spans: list[SpanRecord]) -> list[str]:
+    first = min(r.start for r in spans)
+    ids = {r.span_id for r in spans}
+    order = {id(r): i for i, r in enumerate(spans)}
+    children: dict[int | None, list[SpanRecord]] = {}
+    for r in spans:
+        parent = r.parent_id if r.parent_id in ids else None
+        children.setdefault(parent, []).append(r)
+    rows: list[tuple[str, str, str, str]] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        for r in sorted(children.get(parent, []), key=lambda r: (r.start, order[id(r)])):
+            status = r.status.value
+            if r.status is SpanStatus.ERROR and r.description:
+                status = f"{status}: {r.description}"
+            rows.append(
+                (
+                    "  " * depth + r.name,
+                    "+" + _short_duration(r.start - first),
+                    _short_duration(r.end - r.start),
+                    status,
+                )
+            )
+            walk(r.span_id, depth + 1)
+
+    walk(None, 0)
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [f"trace {spans[0].trace_id_hex}  from {format_time(first)}"]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)]
+        lines.append("  ".join([*cells, row[3]]))
+    return lines
+
+
+def _short_duration(delta: timedelta) -> str:
+    """``0s``, ``45s``, ``4m``, ``4m 30s``, ``1h 14m``, ``2d 3h``: two units at most."""
+    seconds = max(0, int(delta.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
+    lead = next((i for i, (n, _) in enumerate(parts) if n), len(parts) - 1)
+    shown = [f"{n}{unit}" for n, unit in parts[lead : lead + 2] if n]
+    return " ".join(shown) or "0s"

@@ -1,5 +1,5 @@
 """Kubernetes workloads: where their kinds live, their selectors, images and rollouts. Pure."""
 
-from bot.kube.kinds import KINDS
+from bot.kube.kinds import KINDS, WORKLOADS
 
-__all__ = ["KINDS"]
+__all__ = ["KINDS", "WORKLOADS"]

@@ -7,8 +7,10 @@ services beyond 50 blocks folded into one section of one-line summaries.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import Any
 
 from bot.digest.dora import Figures
@@ -96,6 +98,31 @@ def digest_message(d: Digest) -> Message:
         folded = [f"*{clip(s.service, MAX_NAME)}* — {_counts(s)}" for s in active[len(full) :]]
         blocks.append(section("digest_folded", _fit(folded, MAX_TEXT, "services")))
     return Message(_fallback(d), blocks + tail)
+
+
+def digest_dict(d: Digest) -> dict[str, Any]:
+    """The digest's record as plain data (``shiptrace digest -o json|yaml``): the fields of
+    ``Digest`` and its parts, in their order; times RFC 3339 UTC, durations in whole seconds,
+    statuses by name, and a figure's lead times as ``{"ref", "seconds"}`` in the order the
+    changes went live."""
+    data: dict[str, Any] = _plain(dataclasses.asdict(d))
+    for figures in (data["window"], data["trailing"]):
+        figures["lead_times"] = [{"ref": r, "seconds": s} for r, s in figures["lead_times"]]
+    return data
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_time(value)
+    if isinstance(value, timedelta):
+        return round(value.total_seconds())
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def digest_text(d: Digest) -> str:

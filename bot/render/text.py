@@ -59,3 +59,18 @@ def _stage_lines(stage: Stage) -> list[str]:
     if len(stage.items) > MAX_ITEMS:
         lines.append(f"      +{len(stage.items) - MAX_ITEMS} more")
     return lines
+
+
+def progress_text(*, github: bool, clusters: int, elapsed: float) -> str:
+    """The CLI's progress line on a terminal: what is being read, and for how long."""
+    parts = ["reading GitHub…"] if github else []
+    if clusters:
+        parts.append(f"{clusters} cluster{'s' if clusters != 1 else ''}…")
+    elif not github:
+        parts.append("the clusters…")
+    text = " ".join(parts)
+    if not github:
+        text = f"reading {text}"
+    if elapsed >= 1:
+        text += f" {int(elapsed)}s"
+    return f"shiptrace: {text}"

@@ -15,7 +15,11 @@ GitHub's error bodies and status codes (422 "No commit found for SHA" for unknow
 
 A GitHub App (``add_app``) can exchange a JWT signed with its key (RS256, ``iss`` = the App's
 id) for an installation token at ``POST /app/installations/{id}/access_tokens``, as on GitHub;
-that token is then accepted like ``token``.
+that token is then accepted like ``token`` until its ``expires_at`` (an hour, as on GitHub,
+unless ``lifetime`` says otherwise), then refused with 401 Bad credentials. Each exchange
+issues a new token: the first is the App's ``token``, the next ones ``<token>_2``, ``_3``…
+Expiry is judged by ``datetime.now``, so a test moves it with freezegun, for client and
+emulator alike.
 
 ``latency`` (seconds, default 0) delays every response on the emulator's own loop, as a
 distant GitHub would: the benchmarks measure round trips with it (``bench/``).
@@ -128,7 +132,9 @@ class _App:
     app_id: str
     public_key: str  # PEM
     installation_id: int
-    token: str  # the installation token it is given
+    token: str  # the first installation token it is given
+    lifetime: timedelta  # how long each installation token is valid
+    issued: int = 0  # installation tokens issued so far
 
 
 @dataclass
@@ -182,6 +188,7 @@ class GitHubEmulator:
         self._faults: list[_Fault] = []
         self._holding: list[Hold] = []
         self._apps: list[_App] = []
+        self._installation_tokens: dict[str, datetime] = {}  # token -> its expires_at
         self._suites: dict[tuple[int, str, str], int] = {}
         self._lock = threading.RLock()
         self._ids = itertools.count(2_000_001)
@@ -233,6 +240,12 @@ class GitHubEmulator:
             if hold._event is not None:
                 hold._event.set()
 
+    async def _release_now(self) -> None:
+        # On the server's loop: a handler logs its request and starts waiting in one step,
+        # so a logged stalled request waits on the event set here; later ones on the new one.
+        await self._wake_stalled()
+        self._release = asyncio.Event()
+
     # --- scenario API ------------------------------------------------------------------------
 
     def add_repo(self, full_name: str, default_branch: str = "main") -> Repo:
@@ -258,10 +271,12 @@ class GitHubEmulator:
         public_key: str,
         installation_id: int,
         token: str = "ghs_installation",
+        lifetime: timedelta = timedelta(hours=1),
     ) -> None:
-        """A GitHub App (its public key, PEM) installed once, as ``installation_id``."""
+        """A GitHub App (its public key, PEM) installed once, as ``installation_id``; each
+        installation token it is given is valid for ``lifetime``."""
         with self._lock:
-            self._apps.append(_App(str(app_id), public_key, installation_id, token))
+            self._apps.append(_App(str(app_id), public_key, installation_id, token, lifetime))
 
     def repo(self, full_name: str) -> Repo:
         try:
@@ -412,6 +427,21 @@ class GitHubEmulator:
             r.check_runs.append(run)
             return run.id
 
+    def complete_check_run(
+        self, repo: str, run_id: int, conclusion: str, completed_at: str | None = None
+    ) -> None:
+        """Finish a queued or running check run in place (same id), as GitHub does."""
+        conclusion = str(_default_conclusion("completed", conclusion, CHECK_CONCLUSIONS))
+        with self._lock:
+            r = self.repo(repo)
+            run = next((c for c in r.check_runs if c.id == run_id), None)
+            if run is None:
+                raise KeyError(f"{r.full_name}: no check run {run_id}")
+            run.status, run.conclusion = "completed", conclusion
+            if completed_at is None:  # as add_check_run: two minutes after it started
+                completed_at = _plus(run.started_at, minutes=2) if run.started_at else BASE_TIME
+            run.completed_at = iso(completed_at)
+
     def add_status(
         self,
         repo: str,
@@ -558,6 +588,17 @@ class GitHubEmulator:
         """Delay matching responses by ``seconds`` (then answer normally)."""
         self._add_fault(_Fault("stall", re.compile(path_regex), times, seconds=seconds))
 
+    def release_stalled(self) -> None:
+        """Answer the requests stalled right now (logged, status still 0) as if their
+        seconds were up; later matching requests still stall.
+
+        A test that needs GitHub slow only until it has seen something ends the stall then,
+        instead of waiting the seconds out.
+        """
+        if self._server is None:
+            raise RuntimeError("GitHubEmulator is not started; call start() first")
+        self._server.call(self._release_now())
+
     def hold_until(
         self,
         path_regex: str,
@@ -595,6 +636,12 @@ class GitHubEmulator:
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
+
+    def use_rate_limit(self, used: int) -> None:
+        """Count ``used`` of this hour's ``RATE_LIMIT`` requests as spent (headers and
+        ``/rate_limit`` say so; requests are still answered)."""
+        with self._lock:
+            self._used = max(0, min(RATE_LIMIT, used))
 
     def _add_fault(self, fault: _Fault) -> None:
         if fault.times is not None and fault.times < 1:
@@ -693,8 +740,14 @@ class GitHubEmulator:
         if self.token is None:
             return True
         scheme, _, value = header.partition(" ")
-        accepted = {self.token, *(app.token for app in self._apps)}
-        return scheme.lower() in ("token", "bearer") and value.strip() in accepted
+        if scheme.lower() not in ("token", "bearer"):
+            return False
+        value = value.strip()
+        with self._lock:
+            expires = self._installation_tokens.get(value)
+        if expires is not None:
+            return datetime.now(UTC) < expires
+        return value == self.token
 
     def _access_token(self, header: str, installation_id: int) -> _Reply:
         """An installation token for a JWT from the App's own key; GitHub's 401 and 404."""
@@ -716,9 +769,13 @@ class GitHubEmulator:
             return _Reply(404, b.error(404, "Not Found"))
         # POST is outside the GET-only OpenAPI subset: this is the installation-token schema's
         # required fields (token, expires_at) and two of its optional ones.
-        expires = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+        with self._lock:
+            app.issued += 1
+            token = app.token if app.issued == 1 else f"{app.token}_{app.issued}"
+            expires = datetime.now(UTC).replace(microsecond=0) + app.lifetime
+            self._installation_tokens[token] = expires
         body = {
-            "token": app.token,
+            "token": token,
             "expires_at": expires.isoformat().replace("+00:00", "Z"),
             "permissions": {"contents": "read", "pull_requests": "read", "checks": "read"},
             "repository_selection": "all",

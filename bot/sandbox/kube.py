@@ -4,7 +4,9 @@ Why our own: ready-made emulators ignore selectors, paging, PUT, watch resourceV
 the status subresource, which is exactly what a delivery tracker reads. Built-in kinds: Namespace, Pod,
 Service, ConfigMap, Deployment, ReplicaSet, StatefulSet, DaemonSet, Lease and
 CustomResourceDefinition. Custom resources come from the vendored CRDs, validated against
-their ``openAPIV3Schema`` (``kube_schema.py``); objects live in ``kube_store.py``.
+their ``openAPIV3Schema`` (``kube_schema.py``); objects live in ``kube_store.py``. RBAC is
+"everything allowed" unless a test ``deny()``s a verb on a resource: such requests get 403, and
+SelfSubjectAccessReviews answer from the same rules.
 
     with KubeEmulator(name="staging") as emu:
         emu.add_yaml(EXAMPLES / "flux-kustomization-ready.yaml")
@@ -70,6 +72,7 @@ class KubeEmulator(HttpApi):
         kube_version: str = "v1.31.0",
         system_namespaces: bool = True,
         strict: bool = False,
+        watch_timeout_scale: float = 1.0,
     ) -> None:
         """``crds``: CRD files (or CRD dicts); a later CRD of the same name replaces an earlier
         one, so ``[*DEFAULT_CRDS, LEGACY_HELMRELEASE_CRD]`` swaps in the v1.3.0 HelmRelease.
@@ -77,15 +80,19 @@ class KubeEmulator(HttpApi):
         versions of that CRD. ``token``: the bearer token required (any if None).
         ``watch_history``: events kept for watches from a resourceVersion (older → 410).
         ``strict``: ``add()`` raises on unknown fields instead of pruning them with a warning.
+        ``watch_timeout_scale``: a watch's ``timeoutSeconds`` lasts that many seconds each
+        (also settable later); a test whose watch ends by its timeout sets e.g. 0.02.
         """
         self.name = name
         self.token = token
         self.kube_version = kube_version
         self.strict = strict
+        self.watch_timeout_scale = watch_timeout_scale
         self._now = DEFAULT_NOW
         self.cluster = Cluster(name, watch_history, lambda: self._now)
         self.requests: list[LoggedRequest] = []
         self._faults: list[Fault] = []
+        self._denied: set[tuple[str, str, str]] = set()
         self._server: ThreadedServer | None = None
         restrict = {k: list(v) for k, v in (served or {}).items()}
         chosen: dict[str, JSON] = {}  # by CRD name: a later definition replaces an earlier one
@@ -297,6 +304,13 @@ class KubeEmulator(HttpApi):
     def clear_faults(self) -> None:
         with self.cluster.lock:
             self._faults.clear()
+
+    def deny(self, verb: str, resource: str, group: str = "") -> None:
+        """RBAC does not allow ``verb`` ("*": any) on ``resource`` of ``group`` ("" is the
+        core group), in any namespace: such requests get 403 and a SelfSubjectAccessReview
+        says ``allowed: false``. Everything not denied is allowed."""
+        with self.cluster.lock:
+            self._denied.add((verb, group, resource))
 
 
 def write_kubeconfig(

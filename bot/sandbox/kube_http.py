@@ -52,6 +52,8 @@ FAULT_MESSAGES = {
     504: "Timeout: request did not complete within the allotted timeout",
 }
 CLIENT_USER = "system:serviceaccount:shiptrace:shiptrace"
+# Outside the served kinds: authorization reviews are virtual (created, never stored).
+ACCESS_REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 
 
 @dataclass(frozen=True)
@@ -105,15 +107,72 @@ def _status_response(err: KubeApiError, extra: Mapping[str, str] = {}) -> web.Re
     return _json_response(err.status(), err.code, extra=extra)
 
 
+def _verb(method: str, route: _Route | None, query: Mapping[str, str] | None = None) -> str:
+    """The RBAC verb of a request."""
+    if method == "GET" and route is not None and _truthy((query or {}).get("watch")):
+        return "watch"
+    return {
+        "GET": "list" if route and not route.name else "get",
+        "POST": "create",
+        "PUT": "update",
+        "PATCH": "patch",
+        "DELETE": "delete",
+    }.get(method, "get")
+
+
+def _forbidden_message(verb: str, path: str, route: _Route | None) -> str:
+    if route is None:
+        return f'forbidden: User "{CLIENT_USER}" cannot get path "{path}"'
+    where = f' in the namespace "{route.namespace}"' if route.namespace else ""
+    return (
+        f'{route.rt.resource} is forbidden: User "{CLIENT_USER}" cannot {verb} '
+        f'resource "{route.rt.plural}" in API group "{route.rt.group}"{where}'
+    )
+
+
 class HttpApi:
     """Request handling for ``KubeEmulator``; see that class for the state below."""
 
     name: str
     token: str | None
     kube_version: str
+    watch_timeout_scale: float
     cluster: Cluster
     requests: list[LoggedRequest]
     _faults: list[Fault]
+    _denied: set[tuple[str, str, str]]  # (verb or "*", group, resource) RBAC does not allow
+
+    def _allowed(self, verb: str, group: str, resource: str) -> bool:
+        with self.cluster.lock:
+            return not ({(verb, group, resource), ("*", group, resource)} & self._denied)
+
+    def _access_review(self, body: Any) -> JSON:
+        """A SelfSubjectAccessReview, answered from the denied rules (everything else is
+        allowed), as kube-apiserver's RBAC authorizer would."""
+        spec = body.get("spec") if isinstance(body, dict) else None
+        attrs = spec.get("resourceAttributes") if isinstance(spec, dict) else None
+        if not isinstance(attrs, dict):
+            raise KubeApiError(
+                422,
+                "Invalid",
+                'SelfSubjectAccessReview.authorization.k8s.io "" is invalid: '
+                "spec.resourceAttributes: Invalid value: null: exactly one of "
+                "nonResourceAttributes or resourceAttributes must be specified",
+            )
+        verb, group, resource = (str(attrs.get(k) or "") for k in ("verb", "group", "resource"))
+        status: JSON = {"allowed": self._allowed(verb, group, resource)}
+        if status["allowed"]:
+            status["reason"] = (
+                'RBAC: allowed by ClusterRoleBinding "shiptrace-read" of ClusterRole '
+                f'"shiptrace-read" to User "{CLIENT_USER}"'
+            )
+        return {
+            "kind": "SelfSubjectAccessReview",
+            "apiVersion": "authorization.k8s.io/v1",
+            "metadata": {"creationTimestamp": None},
+            "spec": clone_json(spec),
+            "status": status,
+        }
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
         with self.cluster.lock:
@@ -138,21 +197,7 @@ class HttpApi:
             if route.name:
                 details["name"] = route.name
         if message is None and code == 403:
-            verb = {
-                "GET": "list" if route and not route.name else "get",
-                "POST": "create",
-                "PUT": "update",
-                "PATCH": "patch",
-                "DELETE": "delete",
-            }.get(method, "get")
-            if route is None:
-                message = f'forbidden: User "{CLIENT_USER}" cannot get path "{path}"'
-            else:
-                where = f' in the namespace "{route.namespace}"' if route.namespace else ""
-                message = (
-                    f'{route.rt.resource} is forbidden: User "{CLIENT_USER}" cannot {verb} '
-                    f'resource "{route.rt.plural}" in API group "{route.rt.group}"{where}'
-                )
+            message = _forbidden_message(_verb(method, route), path, route)
         if fault.retry_after is not None:
             details = {**(details or {}), "retryAfterSeconds": fault.retry_after}
         reason = fault.reason or REASONS.get(code, "Unknown")
@@ -195,6 +240,13 @@ class HttpApi:
                 response = _status_response(KubeApiError(401, "Unauthorized", "Unauthorized"))
             elif body_error is not None:
                 raise bad_request(body_error)
+            elif route is not None and not self._allowed(
+                _verb(request.method, route, query), route.rt.group, route.rt.plural
+            ):
+                verb = _verb(request.method, route, query)
+                forbidden = _forbidden_message(verb, path, route)
+                details = {"group": route.rt.group, "kind": route.rt.plural}
+                response = _status_response(KubeApiError(403, "Forbidden", forbidden, details))
             else:
                 response = await self._dispatch(request, path, query, body)
                 if not isinstance(response, web.Response):
@@ -226,6 +278,10 @@ class HttpApi:
             if method != "GET":
                 raise KubeApiError(405, "MethodNotAllowed", "the server does not allow this method")
             return _json_response(self._discovery(bare, request))
+        if bare == ACCESS_REVIEWS:
+            if method != "POST":
+                raise KubeApiError(405, "MethodNotAllowed", "the server does not allow this method")
+            return _json_response(self._access_review(body), 201)
         if not bare.startswith(("/api/", "/apis/")):
             raise KubeApiError(404, "NotFound", "the server could not find the requested resource")
         route = self._route(bare)
@@ -473,7 +529,9 @@ class HttpApi:
                 await send(kind, obj)
             if _truthy(query.get("sendInitialEvents")):
                 await send("BOOKMARK", self._bookmark(rt, initial_end=True))
-            deadline = loop.time() + timeout if timeout is not None else None
+            deadline = (
+                loop.time() + timeout * self.watch_timeout_scale if timeout is not None else None
+            )
             while True:
                 left = None if deadline is None else deadline - loop.time()
                 if left is not None and left <= 0:

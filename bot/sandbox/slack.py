@@ -19,7 +19,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -37,6 +37,10 @@ APP_ID = "A0001"
 # Fixed epoch (2025-11-26T09:00:00Z) so message timestamps are the same on every run.
 TS_EPOCH = 1764147600
 MAX_BLOCKS = 50
+# What the bot token is granted by default: the scopes of deploy/slack-app-manifest.yaml. Slack
+# names a token's scopes in the ``x-oauth-scopes`` header of every call it accepts.
+BOT_SCOPES = ("commands", "chat:write", "channels:history", "groups:history", "files:write")
+APP_SCOPES = ("connections:write",)
 
 # Form-encoded requests carry these as JSON strings; JSON requests may do the same.
 _JSON_FIELDS = ("blocks", "attachments", "metadata", "files")
@@ -93,9 +97,15 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class SlackEmulator:
-    def __init__(self, token: str = "xoxb-test", app_token: str = "xapp-test") -> None:
+    def __init__(
+        self,
+        token: str = "xoxb-test",
+        app_token: str = "xapp-test",
+        scopes: Iterable[str] = BOT_SCOPES,
+    ) -> None:
         self.token = token
         self.app_token = app_token
+        self.scopes = list(scopes)  # the bot token's; a test may take some away
         self._server = ThreadedServer(self._make_app)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
@@ -348,15 +358,17 @@ class SlackEmulator:
         auth_error = self._auth_error(kind, token)
         if auth_error:
             return 200, {"ok": False, "error": auth_error}, {}
+        scopes = {"x-oauth-scopes": ",".join(self.scopes if kind == "bot" else APP_SCOPES)}
         if self._rate_limits.get(method):
             retry_after = self._rate_limits[method].pop(0)
-            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}
+            limited = {"Retry-After": str(retry_after), **scopes}
+            return 429, {"ok": False, "error": "ratelimited"}, limited
         if self._failures.get(method):
-            return 200, {"ok": False, "error": self._failures[method].pop(0)}, {}
+            return 200, {"ok": False, "error": self._failures[method].pop(0)}, scopes
         try:
-            return 200, {"ok": True, **handler(args)}, {}
+            return 200, {"ok": True, **handler(args)}, scopes
         except SlackApiFailure as e:
-            return 200, {"ok": False, "error": e.error, **e.extra}, {}
+            return 200, {"ok": False, "error": e.error, **e.extra}, scopes
 
     def _auth_error(self, kind: str, token: str | None) -> str | None:
         if not token:

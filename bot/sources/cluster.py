@@ -3,13 +3,16 @@
 Objects come back as plain JSON dicts (camelCase, as the API serves them): the typed models
 cost most of a list's time and the readers in :mod:`bot.gitops.objects` / :mod:`bot.kube.workloads` want
 the API's own shape. The official client is synchronous, so every call runs in a bounded
-thread pool. Retries of transient failures are urllib3's, configured on the client.
+thread pool. Retries of transient failures are urllib3's, configured on the client. Every
+attempt, and whether it failed, goes to the :class:`RequestObserver` (metrics, readiness).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import json
 import os
 import re
@@ -27,6 +30,7 @@ from kubernetes.config.config_exception import ConfigException
 from bot.errors import KubernetesError, KubernetesNotFound
 from bot.model import ApiKind
 from bot.sources.network import network_reason
+from bot.sources.observer import NoObserver, NotedRetry, RequestObserver
 
 TIMEOUT = (3.0, 10.0)  # connect, read seconds per request
 
@@ -51,9 +55,11 @@ class ClusterClient:
         pool: ThreadPoolExecutor,
         source: str | None = None,
         kinds: Mapping[str, ApiKind] | None = None,
+        observer: RequestObserver | None = None,
     ) -> None:
         self.label = label
         self.api = api
+        self.observer: RequestObserver = observer or NoObserver()
         self.kinds: Mapping[str, ApiKind] = kinds or {}  # what it may read: kind -> where
         # Where its address and credentials come from, for errors: "kubeconfig context 'prod'".
         self.source = source or f"kubeconfig context '{label}'"
@@ -144,6 +150,58 @@ class ClusterClient:
             )
         return list(versions)
 
+    # -- what `shiptrace doctor` asks ----------------------------------------------------
+    async def serving_version(self, kind: str) -> str | None:
+        """The version the cluster serves ``kind`` at (its own, or the newest of its group
+        that lists it), None when it serves no such resource (its CRD is not installed). A
+        group can be served without the kind: Argo CD and Argo Rollouts share argoproj.io."""
+        api = self._api_kind(kind)
+        if api.group:
+            try:
+                versions = await self.served_versions(api.group, kind)
+            except NotFound:
+                return None
+        else:
+            versions = ["v1"]
+        for version in versions if api.version is None else [api.version]:
+            if version not in versions:
+                continue
+            path = f"/apis/{api.group}/{version}" if api.group else f"/api/{version}"
+            try:
+                body = await self.get(path, f"API discovery of {path}")
+            except NotFound:
+                continue
+            if any(r.get("name") == api.plural for r in body.get("resources") or []):
+                return version
+        return None
+
+    async def allowed(self, verb: str, group: str, resource: str) -> bool:
+        """Whether these credentials may ``verb`` ``resource`` of ``group`` ("" is the core
+        group) in every namespace: a SelfSubjectAccessReview, which any authenticated user may
+        create."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self._review, verb, group, resource)
+
+    def _review(self, verb: str, group: str, resource: str) -> bool:
+        attributes = k8s.V1ResourceAttributes(verb=verb, group=group, resource=resource)
+        review = k8s.V1SelfSubjectAccessReview(
+            spec=k8s.V1SelfSubjectAccessReviewSpec(resource_attributes=attributes)
+        )
+        try:
+            answer = k8s.AuthorizationV1Api(self.api).create_self_subject_access_review(
+                review, _request_timeout=TIMEOUT
+            )
+        except ApiException as exc:
+            raise self._api_error(exc.status, f"an access review of {verb} {resource}") from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise self._unreachable(exc) from None
+        return bool(answer.status is not None and answer.status.allowed)
+
+    async def probe(self) -> None:
+        """One cheap request (the API server's version, readable by any client): whether the
+        cluster answers; raises :class:`KubernetesError`."""
+        await self.get("/version", "the API server's version")
+
     def _api_kind(self, kind: str) -> ApiKind:
         try:
             return self.kinds[kind]
@@ -153,7 +211,22 @@ class ClusterClient:
     # -- transport -----------------------------------------------------------------------
     async def _call(self, path: str, query: dict[str, str], what: str) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self._request, path, query, what)
+        # In the caller's context: a log line from the thread carries its request id.
+        context = contextvars.copy_context()
+        call = functools.partial(context.run, self._observed, path, query, what)
+        return await loop.run_in_executor(self._pool, call)
+
+    def _observed(self, path: str, query: dict[str, str], what: str) -> dict[str, Any]:
+        try:
+            body = self._request(path, query, what)
+        except NotFound:
+            self.observer.kubernetes_request(self.label, None)  # the cluster answered
+            raise
+        except KubernetesError as exc:
+            self.observer.kubernetes_request(self.label, exc.message)
+            raise
+        self.observer.kubernetes_request(self.label, None)
+        return body
 
     def _request(self, path: str, query: dict[str, str], what: str) -> dict[str, Any]:
         try:
@@ -196,7 +269,7 @@ class ClusterClient:
             word = "refused our credentials" if status == 401 else "forbids reading"
             return KubernetesError(
                 f"cluster '{self.label}' {word} {what} ({status}); "
-                "grant get/list/watch with the RBAC in deploy/"
+                "grant get and list with the ClusterRole in deploy/kubernetes/base/rbac.yaml"
             )
         return KubernetesError(f"cluster '{self.label}' answered {status} for {what}")
 
@@ -209,9 +282,11 @@ class Clusters:
         kubeconfig: str | None = None,
         concurrency: int = 8,
         kinds: Mapping[str, ApiKind] | None = None,
+        observer: RequestObserver | None = None,
     ) -> None:
         self.kubeconfig = kubeconfig or os.environ.get("KUBECONFIG") or None
         self.kinds: Mapping[str, ApiKind] = kinds or {}  # the kinds the bot reads
+        self.observer: RequestObserver = observer or NoObserver()
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="kube")
         self._clients: dict[str | None, ClusterClient] = {}
 
@@ -225,10 +300,28 @@ class Clusters:
                 if context
                 else "the kubeconfig's current context"
             )
+            label = context or "current"
             self._clients[context] = ClusterClient(
-                context or "current", self._api_client(context), self._pool, source, self.kinds
+                label, self._api_client(context), self._pool, source, self.kinds, self.observer
             )
         return self._clients[context]
+
+    def contexts(self) -> list[str] | None:
+        """The context names of the kubeconfig (every file of KUBECONFIG, merged); None when
+        it cannot be read or the in-cluster service account is used instead."""
+        if self._use_in_cluster(None):
+            return None
+        files = self.kubeconfig or str(Path("~/.kube/config").expanduser())
+        try:
+            found, _ = k8s_config.list_kube_config_contexts(config_file=files)
+        except (ConfigException, OSError, TypeError, KeyError):
+            return None
+        return [str(c["name"]) for c in found or [] if isinstance(c, dict) and "name" in c]
+
+    @property
+    def opened(self) -> int:
+        """How many clusters have been reached for so far (the CLI's progress line)."""
+        return len(self._clients)
 
     def close(self) -> None:
         for c in self._clients.values():
@@ -273,9 +366,19 @@ class Clusters:
                 f"cannot read the kubeconfig {name} ({exc.strerror}); check KUBECONFIG"
             ) from None
         # Connection failures are retried briefly; a TLS failure ("other") would fail again.
-        configuration.retries = urllib3.Retry(
+        label = context or "current"
+
+        def retried(response: urllib3.BaseHTTPResponse | None, error: Exception | None) -> None:
+            if response is not None:
+                problem = f"cluster '{label}' answered {response.status}"
+            else:
+                reason = network_reason(error) if error is not None else "no answer"
+                problem = f"cluster '{label}' did not answer ({reason})"
+            self.observer.kubernetes_request(label, problem)
+
+        configuration.retries = NotedRetry(
             total=2, other=0, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)
-        )
+        ).noted(f"Kubernetes '{label}'", retried)
         return k8s.ApiClient(configuration)
 
     @staticmethod

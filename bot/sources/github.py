@@ -5,7 +5,8 @@ read can then never hide a request. Blocking PyGithub calls run in a bounded thr
 independent look-ups overlap; the store is only touched from the event loop's thread.
 
 Retries are urllib3's (through PyGithub's ``GithubRetry``): transient 5xx and timeouts only,
-with backoff, and a rate-limit wait capped at ``rate_limit_wait`` seconds.
+with backoff, and a rate-limit wait capped at ``rate_limit_wait`` seconds. Every attempt's
+status, and how each look-up ended, go to the :class:`RequestObserver` (metrics, readiness).
 
 A request already in flight is shared: asking for the same URL again (another environment
 comparing the same pair, another answer at the same moment) waits for it instead of sending
@@ -21,6 +22,9 @@ and what GitHub answered in the meantime is used as is: no URL is fetched twice 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
+import json
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -40,15 +44,18 @@ from github.GithubException import (
     RateLimitExceededException,
     UnknownObjectException,
 )
+from github.Requester import Requester
 from requests.utils import parse_header_links
 
 from bot.errors import (
     GitHubAuthError,
+    GitHubError,
     GitHubNotFound,
     GitHubRateLimited,
     GitHubUnavailable,
 )
 from bot.sources.network import network_reason
+from bot.sources.observer import NoObserver, NotedRetry, RequestObserver
 from bot.store import CachedResponse, Store
 from bot.timefmt import parse_time
 
@@ -90,14 +97,21 @@ class GitHubOptions:
     concurrency: int = 8
 
 
+class _Retry(NotedRetry, GithubRetry):
+    """PyGithub's retry policy (rate limits understood), each retry noted in one line."""
+
+
 class GitHubClient:
     """Read-only GitHub look-ups shiptrace needs, each returning plain JSON."""
 
-    def __init__(self, options: GitHubOptions, store: Store) -> None:
+    def __init__(
+        self, options: GitHubOptions, store: Store, observer: RequestObserver | None = None
+    ) -> None:
         self.options = options
         self.api_url = options.api_url.rstrip("/")
         self.store = store
-        retry = GithubRetry(
+        self.observer: RequestObserver = observer or NoObserver()
+        retry = _Retry(
             total=options.retries,
             connect=options.retries,
             read=options.retries,
@@ -105,7 +119,7 @@ class GitHubClient:
             raise_on_status=False,  # the last 5xx reaches PyGithub and is reported as such
             max_rate_limit_wait=options.rate_limit_wait,
             secondary_rate_wait=min(options.rate_limit_wait, 60),
-        )
+        ).noted("GitHub", self._retried)
         self._auth = _auth(options)
         self._auth_lock = threading.Lock()  # one installation-token exchange at a time
         self._github = Github(
@@ -151,6 +165,13 @@ class GitHubClient:
     # -- look-ups ------------------------------------------------------------------------
     async def repository(self, repo: str) -> dict[str, Any]:
         return dict(await self.get(f"/repos/{repo}"))
+
+    async def rate_limit(self) -> dict[str, Any]:
+        """The REST API's rate limit now (``limit``, ``remaining``, ``reset`` in epoch
+        seconds), never cached. A refused token raises here as anywhere; asking costs none
+        of the limit."""
+        body = await self.get("/rate_limit", revalidate=False)
+        return dict(body["resources"]["core"])
 
     async def pull(self, repo: str, number: int) -> dict[str, Any]:
         return dict(await self.get(f"/repos/{repo}/pulls/{number}"))
@@ -243,6 +264,11 @@ class GitHubClient:
         params = {k: v for k, v in {"sha": sha, "since": since, "path": path}.items() if v}
         return [_slim_commit(c) for c in await self.get_all(f"/repos/{repo}/commits", params)]
 
+    async def probe(self) -> None:
+        """One cheap request (``/rate_limit`` costs no rate limit): whether GitHub answers
+        with these credentials; raises the project's errors."""
+        await self.get("/rate_limit", revalidate=False)
+
     # -- transport -----------------------------------------------------------------------
     async def get(
         self, path: str, params: dict[str, Any] | None = None, *, revalidate: bool = True
@@ -301,7 +327,9 @@ class GitHubClient:
             elif cached is not None and cached.last_modified:
                 headers["If-Modified-Since"] = cached.last_modified
             loop = asyncio.get_running_loop()
-            sent = loop.run_in_executor(self._pool, self._request, url, headers)
+            # In the caller's context: a log line from the thread carries its request id.
+            call = functools.partial(contextvars.copy_context().run, self._request, url, headers)
+            sent = loop.run_in_executor(self._pool, call)
             fetch = asyncio.ensure_future(self._page(url, revalidate, cached, sent))
             self._in_flight[key] = fetch
             fetch.add_done_callback(lambda f: self._forget(key, f))
@@ -338,33 +366,61 @@ class GitHubClient:
 
     def _request(self, url: str, headers: dict[str, str]) -> tuple[dict[str, Any], Any]:
         try:
+            found, data = self._answer(url, headers)
+        except GitHubError as exc:
+            self.observer.github_outcome(None if isinstance(exc, GitHubNotFound) else exc.message)
+            raise
+        self.observer.github_outcome(None)
+        return found, data
+
+    def _answer(self, url: str, headers: dict[str, str]) -> tuple[dict[str, Any], Any]:
+        """PyGithub's ``requestJsonAndCheck``, with the status seen (metrics count it)."""
+        try:
             self._installation_token()
-            return self._requester.requestJsonAndCheck("GET", url, headers=headers)
-        except UnknownObjectException:
-            raise GitHubNotFound(f"GitHub has no {_describe(url)}") from None
-        except BadCredentialsException:
-            if isinstance(self._auth, Auth.AppInstallationAuth):
-                raise GitHubAuthError(
-                    "GitHub refused the GitHub App's installation token (401 Bad credentials): "
-                    "check GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY and GITHUB_APP_INSTALLATION_ID"
-                ) from None
-            raise GitHubAuthError(
-                "GitHub refused the token (401 Bad credentials): check GITHUB_TOKEN"
-            ) from None
-        except RateLimitExceededException as exc:
-            reset = _reset_at(exc.headers)
-            when = f" until {reset:%H:%M:%S} UTC" if reset else ""
-            raise GitHubRateLimited(
-                f"GitHub rate limit exceeded{when}; try again later or use a token with a higher limit",
-                reset,
-            ) from None
-        except GithubException as exc:
-            raise _from_status(exc, url) from None
+            status, found, text = self._requester.requestJson("GET", url, headers=headers)
+        except GithubException as exc:  # raised while retrying: a 403 or a capped rate-limit wait
+            self.observer.github_response(exc.status, exc.headers or {})
+            raise self._error(exc, url) from None
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+            self.observer.github_response(None, {})
             raise GitHubUnavailable(
                 f"GitHub at {self.api_url} did not answer ({network_reason(exc)}); "
                 "check GITHUB_API_URL and the network, then try again"
             ) from None
+        self.observer.github_response(status, found)
+        data = _structured(text)
+        if status >= 400:
+            raise self._error(Requester.createException(status, found, data), url) from None
+        if isinstance(data, dict) and "url" not in data:
+            data["url"] = url  # as PyGithub adds it to a GET's body
+        return found, data
+
+    def _error(self, exc: GithubException, url: str) -> GitHubError:
+        if isinstance(exc, UnknownObjectException):
+            return GitHubNotFound(f"GitHub has no {_describe(url)}")
+        if isinstance(exc, BadCredentialsException):
+            if isinstance(self._auth, Auth.AppInstallationAuth):
+                return GitHubAuthError(
+                    "GitHub refused the GitHub App's installation token (401 Bad credentials): "
+                    "check GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY and GITHUB_APP_INSTALLATION_ID"
+                )
+            return GitHubAuthError(
+                "GitHub refused the token (401 Bad credentials): check GITHUB_TOKEN"
+            )
+        if isinstance(exc, RateLimitExceededException):
+            reset = _reset_at(exc.headers)
+            when = f" until {reset:%H:%M:%S} UTC" if reset else ""
+            return GitHubRateLimited(
+                f"GitHub rate limit exceeded{when}; try again later or use a token with a higher limit",
+                reset,
+            )
+        return _from_status(exc, url)
+
+    def _retried(self, response: urllib3.BaseHTTPResponse | None, _error: Exception | None) -> None:
+        if response is None:
+            self.observer.github_response(None, {})
+        else:
+            self.observer.github_response(response.status, response.headers)
 
     def _installation_token(self) -> None:
         """A GitHub App first trades a JWT for an installation token (again once it expires).
@@ -416,7 +472,19 @@ def _auth(options: GitHubOptions) -> Auth.Auth | None:
     return None
 
 
-def _from_status(exc: GithubException, url: str) -> Exception:
+def _structured(text: str) -> Any:
+    """A body as PyGithub reads it: None when empty, JSON, else ``{"data": text}``."""
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        if text.startswith(("{", "[")):
+            raise
+        return {"data": text}
+
+
+def _from_status(exc: GithubException, url: str) -> GitHubError:
     status = exc.status
     message = exc.data.get("message") if isinstance(exc.data, dict) else None
     if status == 422 and "/commits/" in url:

@@ -167,7 +167,7 @@ class LeaseClient:
             return KubernetesError(
                 f"{self.where} {word} ({status}); leader election needs get, create and update "
                 f"on leases (coordination.k8s.io) in namespace '{self.namespace}': "
-                "see the Role in deploy/kubernetes/rbac.yaml"
+                "see the Role in deploy/kubernetes/components/ha/lease-rbac.yaml"
             )
         if status == 404:  # create/replace: the namespace (or the Lease, for replace) is gone
             return KubernetesError(f"cannot {verb} {self.where}: not found (404)")

@@ -75,32 +75,26 @@ def failed_job(run_id: int, jobs: list[dict[str, Any]]) -> list[FailedJob]:
 
 
 def ci_stage(obs: CIObservation, sha: str, checks_url: str | None) -> Stage:
-    items: list[tuple[Item, str | None, str | None]] = []  # item, started, finished
+    items: list[Item] = []
     suites_with_checks = set()
     for run in _latest_check_runs(obs.check_runs):
         word = run.get("conclusion") if run.get("status") == "completed" else run.get("status")
         suites_with_checks.add((run.get("check_suite") or {}).get("id"))
         items.append(
-            (
-                Item(
-                    run["name"],
-                    word_status(word),
-                    word,
-                    run.get("html_url") or run.get("details_url"),
-                ),
+            _item(
+                run["name"],
+                word,
+                run.get("html_url") or run.get("details_url"),
                 run.get("started_at"),
                 run.get("completed_at"),
             )
         )
     for status in (obs.combined_status or {}).get("statuses") or []:
         items.append(
-            (
-                Item(
-                    status["context"],
-                    word_status(status["state"]),
-                    status["state"],
-                    status.get("target_url"),
-                ),
+            _item(
+                status["context"],
+                status["state"],
+                status.get("target_url"),
                 status.get("created_at"),
                 status.get("updated_at") if status["state"] != "pending" else None,
             )
@@ -111,8 +105,10 @@ def ci_stage(obs: CIObservation, sha: str, checks_url: str | None) -> Stage:
         word = run.get("conclusion") if run.get("status") == "completed" else run.get("status")
         finished = run.get("updated_at") if run.get("status") == "completed" else None
         items.append(
-            (
-                Item(run.get("name") or "workflow", word_status(word), word, run.get("html_url")),
+            _item(
+                run.get("name") or "workflow",
+                word,
+                run.get("html_url"),
                 run.get("run_started_at") or run.get("created_at"),
                 finished,
             )
@@ -127,25 +123,36 @@ def ci_stage(obs: CIObservation, sha: str, checks_url: str | None) -> Stage:
         )
 
     # Failed first, then running, then the rest; stable by name within each group.
-    items.sort(key=lambda t: (-SEVERITY[t[0].status], t[0].name.lower()))
-    statuses = [i.status for i, _, _ in items]
-    status = _overall(statuses)
-    starts = [parse_time(s) for _, s, _ in items if s]
-    ends = [parse_time(f) for _, _, f in items if f]
-    started = min((t for t in starts if t), default=None)
+    items.sort(key=lambda i: (-SEVERITY[i.status], i.name.lower()))
+    status = _overall([i.status for i in items])
+    started = min((i.started_at for i in items if i.started_at), default=None)
     finished = (
-        max((t for t in ends if t), default=None)
+        max((i.finished_at for i in items if i.finished_at), default=None)
         if status in (Status.SUCCEEDED, Status.FAILED)
         else None
     )
     return Stage(
         id="ci",
         status=status,
-        detail=_detail(status, [i for i, _, _ in items], obs.failed_jobs),
+        detail=_detail(status, items, obs.failed_jobs),
         started_at=started,
         finished_at=finished,
         url=checks_url,
-        items=tuple(i for i, _, _ in items),
+        items=tuple(items),
+    )
+
+
+def _item(
+    name: str, word: str | None, url: str | None, started: str | None, finished: str | None
+) -> Item:
+    """One check, status or run, with GitHub's own times (for trace export; not in the JSON)."""
+    return Item(
+        name,
+        word_status(word),
+        word,
+        url,
+        started_at=parse_time(started),
+        finished_at=parse_time(finished),
     )
 
 

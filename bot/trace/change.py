@@ -83,6 +83,7 @@ async def resolve_change(
         author=commit.get("author"),
         url=commit.get("html_url"),
         on_default_branch=on_branch,
+        opened_at=parse_time(commit.get("authored_at")),
     )
 
 
@@ -106,6 +107,7 @@ def change_from_pull(repo: str, pull: dict[str, Any], requested: str) -> Change:
         url=pull.get("html_url"),
         merged_at=parse_time(pull.get("merged_at")),
         on_default_branch=True if merged else None,
+        opened_at=parse_time(pull.get("created_at")),
     )
 
 

@@ -164,7 +164,18 @@ def rollout_item(ws: WorkloadState, contains: bool | None, running_label: str) -
     new pod's problem or a failed rollout -> failed (the pod's reason / the Kubernetes reason
     as conclusion); paused / progressing -> running; complete -> succeeded. A complete
     workload scaled to 0 says "scaled to 0 (sha-3f2c1ab)" instead of counting no pods.
+
+    A workload rolling out the change carries its own times (for trace export): from its new
+    ReplicaSet's creation, to its completion once succeeded. Other items have none.
     """
+    item = _judge_workload(ws, contains, running_label)
+    if contains is not True:
+        return item
+    done = item.status is Status.SUCCEEDED
+    return replace(item, started_at=ws.started_at, finished_at=ws.completed_at if done else None)
+
+
+def _judge_workload(ws: WorkloadState, contains: bool | None, running_label: str) -> Item:
     name = ws.display_name
     if contains is None:
         return Item(name, Status.UNKNOWN, f"cannot tell whether {running_label} contains it")

@@ -3,13 +3,15 @@ ephemerally with the trace."""
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.errors import BadInput, ShiptraceError
 from bot.render.blocks import Message, trace_message, tracing_message
-from handlers.answers import check, problem, trace_checked
+from handlers.answers import answered, check, outcome, problem, trace_checked
 from handlers.deps import TraceDeps, WhereDeps
 from handlers.subcommands import SUBCOMMANDS, Reply, Subcommand, subcommand_for
 
@@ -20,7 +22,7 @@ def ask(deps: TraceDeps, text: str, channel: str) -> Reply:
     try:
         checked = check(deps, text, channel)
     except BadInput as exc:
-        return Reply(problem(exc, text))
+        return Reply(problem(exc, text), outcome=outcome(exc))
 
     async def later() -> Message:
         return trace_message(await trace_checked(deps, checked))
@@ -33,7 +35,9 @@ def answer(
 ) -> Reply:
     """What ``/where text`` answers: the row naming ``text``, else ``text`` is a reference."""
     row = subcommand_for(text, table)
-    return row.run(deps, channel) if row is not None else ask(deps.trace, text, channel)
+    if row is None:
+        return ask(deps.trace, text, channel)
+    return dataclasses.replace(row.run(deps, channel), outcome=row.names[0])
 
 
 async def where(
@@ -43,15 +47,19 @@ async def where(
     deps: WhereDeps,
     table: tuple[Subcommand, ...] = SUBCOMMANDS,
 ) -> None:
+    started = time.monotonic()
     text = str(command.get("text") or "").strip()
     reply = answer(deps, text, str(command.get("channel_id") or ""), table)
     await ack(**reply.ack.kwargs())
     if reply.later is None:
+        answered(deps.trace.metrics, "/where", reply.outcome, started)
         return
+    result = reply.outcome
     try:
         message = await reply.later()
     except ShiptraceError as exc:
-        message = problem(exc, text)
+        message, result = problem(exc, text), outcome(exc)
+    answered(deps.trace.metrics, "/where", result, started)
     await respond(response_type="ephemeral", **message.kwargs())
 
 

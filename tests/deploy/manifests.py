@@ -1,5 +1,6 @@
-"""The Kubernetes overlays as `kubectl kustomize` builds them, validated offline, and what the
-code reads of a cluster (the read-only ClusterRole must grant exactly that).
+"""The Kubernetes overlays as `kubectl kustomize` builds them, validated offline (what the code
+reads of a cluster, which the read-only ClusterRole must grant exactly, is
+:func:`bot.engine.cluster_reads`).
 
 kubectl is a system package (`.ci/run` installs it): without it the tests skip locally and fail
 in CI. The schemas are the ones `kubernetes-validate` bundles, strict (an unknown field fails).
@@ -20,9 +21,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from bot import gitops
-from bot.engine import CLUSTER_KINDS
-from bot.kube.kinds import WORKLOADS
+from bot.engine import Grants
 
 ROOT = Path(__file__).resolve().parents[2]
 KUBERNETES = ROOT / "deploy" / "kubernetes"
@@ -35,26 +34,6 @@ SCHEMA_VERSIONS = (
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 
 Object = dict[str, Any]
-Grants = dict[tuple[str, str], frozenset[str]]
-
-
-def cluster_reads() -> Grants:
-    """(apiGroup, resource) → the verbs :class:`bot.sources.cluster.ClusterClient` uses.
-
-    ``get_object`` gets one object of a GitOps tool's kind or a workload kind;
-    ``list_kind`` (the drift scan) lists every kind of ``CLUSTER_KINDS`` across namespaces;
-    ``replicasets`` and ``pods`` list a workload's ReplicaSets and Pods by selector. Nothing
-    watches. API discovery (``/apis``) is granted to every authenticated user by Kubernetes'
-    own ``system:discovery`` role.
-    """
-    reads: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
-    for api in [*gitops.KINDS.values(), *WORKLOADS.values()]:
-        reads[(api.group, api.plural)].add("get")
-    for api in CLUSTER_KINDS.values():
-        reads[(api.group, api.plural)].add("list")
-    reads[("apps", "replicasets")].add("list")
-    reads[("", "pods")].add("list")
-    return {key: frozenset(verbs) for key, verbs in reads.items()}
 
 
 def grants(role: Object) -> Grants:

@@ -14,13 +14,13 @@ from aiohttp import web
 
 from bot.app import _web_routes
 from bot.config import Settings, parse_service_map
+from bot.engine import cluster_reads
 from tests.deploy.manifests import (
     KUBERNETES,
     OVERLAYS,
     ROOT,
     build,
     build_components,
-    cluster_reads,
     container,
     env,
     grants,

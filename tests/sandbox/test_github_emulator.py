@@ -23,6 +23,7 @@ from typing import Any
 import github
 import pytest
 import requests
+from freezegun import freeze_time
 from github import Auth, Github, GithubException
 
 from bot.sandbox.github import GitHubEmulator
@@ -488,6 +489,22 @@ def test_check_runs_list_and_filters(emu: GitHubEmulator, gh: Github, shop: Shop
     assert status == 200 and body["total_count"] == 4
 
 
+def test_a_running_check_run_completes_in_place(
+    emu: GitHubEmulator, gh: Github, shop: Shop
+) -> None:
+    run = emu.add_check_run(
+        "acme/shop", shop.f1, name="test", status="in_progress", started_at="2026-11-26T09:00:00Z"
+    )
+    emu.complete_check_run("acme/shop", run, "success", completed_at="2026-11-26T09:05:00Z")
+    [done] = gh.get_repo("acme/shop").get_commit(shop.f1).get_check_runs(filter="all")
+    assert (done.id, done.status, done.conclusion) == (run, "completed", "success")
+    assert done.completed_at == datetime(2026, 11, 26, 9, 5, tzinfo=UTC)
+    with pytest.raises(ValueError, match="conclusion"):
+        emu.complete_check_run("acme/shop", run, "exploded")
+    with pytest.raises(KeyError, match="no check run 1"):
+        emu.complete_check_run("acme/shop", 1, "success")
+
+
 def test_check_runs_pagination_and_unknown_ref(emu: GitHubEmulator, shop: Shop) -> None:
     for i in range(5):
         emu.add_check_run("acme/shop", shop.c4, name=f"job-{i}", conclusion="success")
@@ -720,7 +737,7 @@ def test_stall_makes_client_time_out_then_recovers(emu: GitHubEmulator, shop: Sh
     emu.stall("/repos/acme/shop$", seconds=30, times=1)
     started = time.monotonic()
     with pytest.raises(requests.exceptions.ReadTimeout):
-        requests.get(f"{emu.url}/repos/acme/shop", headers=AUTH, timeout=0.5)
+        requests.get(f"{emu.url}/repos/acme/shop", headers=AUTH, timeout=0.1)
     assert time.monotonic() - started < 5
     assert emu.requests[-1].status == 0  # still pending on the emulator side
     assert requests.get(f"{emu.url}/repos/acme/shop", headers=AUTH, timeout=5).ok
@@ -734,6 +751,29 @@ def test_short_stall_delays_the_response(emu: GitHubEmulator, shop: Shop) -> Non
     started = time.monotonic()
     assert get(emu, "/repos/acme/shop")[0] == 200
     assert time.monotonic() - started < 0.4
+
+
+def test_release_stalled_answers_a_stalled_request_at_once(emu: GitHubEmulator, shop: Shop) -> None:
+    emu.stall("/repos/acme/shop$", seconds=60)
+    answers: list[int] = []
+    client = threading.Thread(
+        target=lambda: answers.append(
+            requests.get(f"{emu.url}/repos/acme/shop", headers=AUTH, timeout=30).status_code
+        ),
+        daemon=True,
+    )
+    client.start()
+    deadline = time.monotonic() + 5
+    while not emu.requests and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert emu.requests[-1].status == 0  # stalled
+    started = time.monotonic()
+    emu.release_stalled()
+    client.join(5)
+    assert answers == [200]
+    assert time.monotonic() - started < 5  # not the 60 s
+    with pytest.raises(requests.exceptions.ReadTimeout):  # later requests still stall
+        requests.get(f"{emu.url}/repos/acme/shop", headers=AUTH, timeout=0.1)
 
 
 def test_stop_does_not_wait_for_stalled_requests() -> None:
@@ -759,10 +799,12 @@ def test_rate_limit_fault(emu: GitHubEmulator, gh: Github, shop: Shop) -> None:
         gh.get_repo("acme/shop")
     assert exc.value.status == 403
     assert exc.value.data["message"].startswith("API rate limit exceeded for")
-    status, headers, _ = get(emu, "/repos/acme/shop")
+    with freeze_time("2026-11-26 10:00:00", real_asyncio=True):  # the reset is wall time
+        status, headers, _ = get(emu, "/repos/acme/shop")
+        now = int(time.time())
     assert status == 403
     assert headers["x-ratelimit-remaining"] == "0" and headers["x-ratelimit-limit"] == "5000"
-    assert abs(int(headers["x-ratelimit-reset"]) - (time.time() + 120)) < 5
+    assert int(headers["x-ratelimit-reset"]) == now + 120
     assert get(emu, "/repos/acme/shop")[0] == 200  # times=2 used up
 
 

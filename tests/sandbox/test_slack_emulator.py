@@ -14,6 +14,7 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import HttpRequest, HttpResponse, RetryState
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
@@ -62,6 +63,23 @@ async def test_auth_test_identifies_the_bot(emu: SlackEmulator, client: AsyncWeb
     assert (resp["team_id"], resp["user_id"], resp["bot_id"]) == ("T0001", "U0BOT", "B0001")
     [call] = emu.calls
     assert (call.method, call.token, call.status) == ("auth.test", "xoxb-test", 200)
+
+
+async def test_auth_test_says_the_granted_scopes_in_a_header(emu: SlackEmulator) -> None:
+    # Slack answers every call made with a valid token with the token's scopes.
+    client = AsyncWebClient(token=emu.token, base_url=emu.api_url)
+    resp = await client.auth_test()
+    granted = resp.headers["x-oauth-scopes"]
+    assert granted == "commands,chat:write,channels:history,groups:history,files:write"
+    emu.scopes = ["commands"]
+    assert (await client.auth_test()).headers["x-oauth-scopes"] == "commands"
+    app = AsyncWebClient(base_url=emu.api_url)
+    opened = await app.apps_connections_open(app_token=emu.app_token)
+    assert opened.headers["x-oauth-scopes"] == "connections:write"
+    refused = AsyncWebClient(token="xoxb-wrong", base_url=emu.api_url)
+    with pytest.raises(SlackApiError) as exc:
+        await refused.auth_test()
+    assert "x-oauth-scopes" not in exc.value.response.headers
 
 
 @pytest.mark.parametrize(
@@ -261,6 +279,29 @@ async def test_files_upload_v2_round_trip(emu: SlackEmulator, client: AsyncWebCl
     ]
 
 
+class _RecordingRateLimitHandler(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's rate-limit handler: its decision to retry, with the wait it would make
+    (Retry-After, plus up to 1 s of jitter) recorded instead of slept."""
+
+    def __init__(self) -> None:
+        super().__init__(max_retry_count=1)
+        self.waits: list[int] = []
+
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        assert response is not None
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        self.waits.append(int(headers["retry-after"][0]))
+        state.next_attempt_requested = True
+        state.increment_current_attempt()
+
+
 async def test_429_is_retried_by_the_rate_limit_handler(emu: SlackEmulator) -> None:
     bare = AsyncWebClient(token=emu.token, base_url=emu.api_url)
     emu.rate_limit("chat.postMessage", times=1, retry_after=1)
@@ -270,15 +311,12 @@ async def test_429_is_retried_by_the_rate_limit_handler(emu: SlackEmulator) -> N
     assert exc.value.response.headers["Retry-After"] == "1"
     assert exc.value.response["error"] == "ratelimited"
 
-    # retry_after=0 keeps the test fast; the handler still sleeps up to 1 s of jitter.
-    retrying = AsyncWebClient(
-        token=emu.token,
-        base_url=emu.api_url,
-        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
-    )
-    emu.rate_limit("chat.postMessage", times=1, retry_after=0)
+    handler = _RecordingRateLimitHandler()
+    retrying = AsyncWebClient(token=emu.token, base_url=emu.api_url, retry_handlers=[handler])
+    emu.rate_limit("chat.postMessage", times=1, retry_after=30)
     resp = await retrying.chat_postMessage(channel=CHANNEL, text="y")
     assert resp["ok"] is True
+    assert handler.waits == [30]
     assert [c.status for c in emu.calls_to("chat.postMessage")] == [429, 429, 200]
     assert [m["text"] for m in emu.messages(CHANNEL)] == ["y"]
 
@@ -378,7 +416,7 @@ async def test_socket_send_times_out_without_ack(
 ) -> None:
     await asyncio.wait_for(socket_client.connect(), 5)
     with pytest.raises(TimeoutError):
-        await emu.socket_send("events_api", {"event": {"type": "app_mention"}}, timeout=0.3)
+        await emu.socket_send("events_api", {"event": {"type": "app_mention"}}, timeout=0.05)
 
 
 async def test_disconnect_frame_makes_the_client_reconnect(

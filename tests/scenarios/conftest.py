@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bot.cli import main
 from bot.sandbox.github import GitHubEmulator
 from bot.sandbox.kube import KubeEmulator, write_kubeconfig
+from bot.sandbox.scenario import Clock
 from bot.sandbox.slack import SlackEmulator
 from tests.scenarios import shop
-from tests.scenarios.fleet import TWO_ENVS, live_prod, live_staging
-from tests.scenarios.slackbot import SLACK_CONFIG, Clock
+from tests.scenarios.command import Cli, Result
+from tests.scenarios.fleet import TWO_ENVS, KubeEmulators, live_prod, live_staging
+from tests.scenarios.slackbot import SLACK_CONFIG
 
 CONFIG = """
 default_repo: acme/shop
@@ -33,17 +32,6 @@ services:
     environments:
       - name: staging
 """
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.out)
 
 
 @pytest.fixture
@@ -76,7 +64,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, github: GitHubEmula
 
 
 @pytest.fixture
-def cli(workdir: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+def cli(workdir: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
     def run(*args: str) -> Result:
         capsys.readouterr()
         code = main(list(args))
@@ -87,7 +75,7 @@ def cli(workdir: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-u
 
 
 @pytest.fixture
-def clusters(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, KubeEmulator]]:
+def clusters(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[KubeEmulators]:
     """Two cluster emulators, staging and prod, in a kubeconfig; the config is TWO_ENVS."""
     with KubeEmulator("staging") as staging, KubeEmulator("prod") as prod:
         emus = {"staging": staging, "prod": prod}
@@ -108,7 +96,7 @@ def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackEmulator]:
 
 
 @pytest.fixture
-def fleet(workdir: Path, clusters: dict[str, KubeEmulator]) -> dict[str, KubeEmulator]:
+def fleet(workdir: Path, clusters: KubeEmulators) -> KubeEmulators:
     """The two clusters, with a config that also has Slack channels and a second service."""
     (workdir / "shiptrace.yaml").write_text(SLACK_CONFIG)
     return clusters
@@ -120,7 +108,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def shop_live_in_staging(github: GitHubEmulator, fleet: dict[str, KubeEmulator]) -> shop.Shop:
+def shop_live_in_staging(github: GitHubEmulator, fleet: KubeEmulators) -> shop.Shop:
     """acme/shop#12 merged with green CI, live in staging; production runs the base."""
     s = shop.build(github)
     shop.green_ci(github, s.merged)

@@ -9,20 +9,19 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+from pydantic import SecretStr
 
 from bot.app import Bot, running
 from bot.config import Settings, load_service_map
+from bot.sandbox.scenario import TWO_ENVS, Clock
 from bot.sandbox.slack import SlackEmulator
 from bot.sandbox.slack_signing import block_actions_body, signed_headers, slash_command_body
 from bot.sandbox.threaded import ThreadedServer
-from tests.scenarios.fleet import TWO_ENVS
 
 SECRET = "test-signing-secret"
 DEPLOYS = "C0DEPLOYS"  # allowed: acme/shop, default repo acme/shop
@@ -45,30 +44,17 @@ slack:
 )
 
 
-@dataclass
-class Clock:
-    """The bot's clock, moved by the test."""
-
-    now: datetime = field(default_factory=lambda: datetime(2026, 11, 26, 10, 0, tzinfo=UTC))
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
 @asynccontextmanager
 async def start_bot(
     workdir: Path, slack: SlackEmulator, clock: Clock, *, socket: bool = False, **overrides: Any
 ) -> AsyncIterator[Bot]:
     """The bot on 127.0.0.1:<free port>, jobs idle (tests run them), env from ``workdir``;
     ``overrides`` are more settings (e.g. ``shiptrace_db``)."""
-    settings = Settings(  # type: ignore[call-arg]
-        slack_bot_token=slack.token,
-        slack_signing_secret=SECRET,
+    settings = Settings(
+        slack_bot_token=SecretStr(slack.token),
+        slack_signing_secret=SecretStr(SECRET),
         slack_api_url=slack.api_url,
-        slack_app_token=slack.app_token if socket else None,
+        slack_app_token=SecretStr(slack.app_token) if socket else None,
         shiptrace_follow_interval=60,
         shiptrace_follow_max_hours=24,
         **overrides,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from freezegun import freeze_time
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -21,6 +22,7 @@ from bot.sandbox.github import GitHubEmulator
 from bot.sandbox.kube import KubeEmulator
 from bot.sandbox.slack import SlackEmulator
 from tests.scenarios import kubeobjs as k
+from tests.scenarios.command import Cli
 from tests.scenarios.fleet import APP_URL, flux_prod, seed, tag
 from tests.scenarios.slackbot import SLACK_CONFIG, Clock, block_text, start_bot, where
 
@@ -284,13 +286,18 @@ async def test_a_half_done_digest_past_the_grace_is_skipped(
 
 
 def test_the_digest_command_prints_it_and_post_needs_a_channel(
-    cli: Any, day: Day, capsys: pytest.CaptureFixture[str]
+    cli: Cli, day: Day, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    printed = cli("digest", "--channel", DIGESTS)
+    # The window ends now, on the wall clock: frozen at the digest's time, it holds the day.
+    with freeze_time(DUE, tick=True, real_asyncio=True):
+        printed = cli("digest", "--channel", DIGESTS)
     assert printed.code == 0, printed.err
     assert printed.out.startswith("Delivery digest")
-    # The window ends now (the wall clock): what it holds depends on the day the test runs.
     assert "last 30 days" in printed.out.lower()
+    lines = printed.out.splitlines()
+    assert lines[1] == "2026-11-26 09:00 UTC – 2026-11-27 09:00 UTC"
+    assert "  merged  acme/shop#21  Change 21 — ✓ CI  ✓ staging  ✓ production" in printed.out
+    assert "acme/shop#24  Change 24 — stuck at sync in production for 20 h" in printed.out
     with pytest.raises(SystemExit) as exited:
         cli("digest", "--post")
     assert exited.value.code == 2

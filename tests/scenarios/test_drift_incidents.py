@@ -205,7 +205,7 @@ async def test_a_rate_limited_thread_reply_is_retried_not_lost(
         await bot.drift_job.run()
         [parent] = parents(slack)
         drift_staging(fleet, s, "Deployment shop", "Service shop")
-        slack.rate_limit("chat.postMessage", times=1, retry_after=1)
+        slack.rate_limit("chat.postMessage", times=1, retry_after=0)  # no Retry-After wait
         clock.advance(minutes=1)
         await bot.drift_job.run()
     assert [c.status for c in slack.calls_to("chat.postMessage")][-2:] == [429, 200]
@@ -249,7 +249,7 @@ async def test_where_drift_lists_open_incidents_the_channel_may_see(
 async def test_two_replicas_one_scanner_and_a_takeover(
     workdir: Path, slack: SlackEmulator, clock: Clock, s: shop.Shop, fleet: dict[str, KubeEmulator]
 ) -> None:
-    lease = {
+    lease: dict[str, Any] = {
         "shiptrace_lease_name": "shiptrace-leader",
         "shiptrace_lease_namespace": "shiptrace",
         "shiptrace_lease_context": "staging",

@@ -16,8 +16,10 @@ from bot.engine import CLUSTER_KINDS
 from bot.sandbox.kube import DEFAULT_CRDS, KubeEmulator, write_kubeconfig
 from bot.sources.cluster import Clusters, NotFound
 from tests.scenarios import kubeobjs as k
+from tests.scenarios.command import Cli
 from tests.scenarios.fleet import (
     TWO_ENVS,
+    KubeEmulators,
     fleet_config,
     flux_prod,
     live_staging,
@@ -280,7 +282,9 @@ async def test_a_forbidden_kind_leaves_only_the_environments_needing_it_unchecke
 # --- shiptrace drift ---------------------------------------------------------------------------
 
 
-def test_the_drift_command_prints_one_line_per_finding_and_exits_1(cli, clusters) -> None:  # type: ignore[no-untyped-def]
+def test_the_drift_command_prints_one_line_per_finding_and_exits_1(
+    cli: Cli, clusters: KubeEmulators
+) -> None:
     drifting_staging(clusters["staging"])
     crashing_prod(clusters["prod"])
 
@@ -296,7 +300,9 @@ def test_the_drift_command_prints_one_line_per_finding_and_exits_1(cli, clusters
     assert result.err == ""
 
 
-def test_the_drift_command_says_since_when_the_objects_say(cli, clusters) -> None:  # type: ignore[no-untyped-def]
+def test_the_drift_command_says_since_when_the_objects_say(
+    cli: Cli, clusters: KubeEmulators
+) -> None:
     healthy(clusters)
     clusters["prod"].patch(
         "kustomize.toolkit.fluxcd.io/v1",
@@ -339,14 +345,16 @@ def test_the_drift_command_says_since_when_the_objects_say(cli, clusters) -> Non
     ]
 
 
-def test_the_drift_command_exits_0_when_nothing_drifts(cli, clusters) -> None:  # type: ignore[no-untyped-def]
+def test_the_drift_command_exits_0_when_nothing_drifts(cli: Cli, clusters: KubeEmulators) -> None:
     healthy(clusters)
     result = cli("drift")
     assert (result.code, result.out, result.err) == (0, "", "")
     assert cli("drift", "--json").out.strip() == "[]"
 
 
-def test_the_drift_command_names_what_it_could_not_check_on_stderr(cli, clusters, workdir) -> None:  # type: ignore[no-untyped-def]
+def test_the_drift_command_names_what_it_could_not_check_on_stderr(
+    cli: Cli, clusters: KubeEmulators, workdir: Path
+) -> None:
     live_staging(clusters["staging"], A)
     config = (
         TWO_ENVS
@@ -376,7 +384,7 @@ def test_the_drift_command_names_what_it_could_not_check_on_stderr(cli, clusters
     assert cli("drift").code == 1  # drift seen: that is what exit 1 says, whatever else
 
 
-def test_the_drift_command_refuses_a_bad_config(cli, workdir) -> None:  # type: ignore[no-untyped-def]
+def test_the_drift_command_refuses_a_bad_config(cli: Cli, workdir: Path) -> None:
     (workdir / "bad.yaml").write_text("services: []\n")
     result = cli("drift", "--config", str(workdir / "bad.yaml"))
     assert result.code == 2

@@ -3,15 +3,24 @@ stops the CLI (exit 2) and ``serve`` before any work, with one line naming what 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import freezegun
 import pytest
+import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from freezegun import freeze_time
+from freezegun.api import FrozenDateTimeFactory
+from github import Auth, Github
 
 from bot.cli import main
+from bot.config import load_service_map, load_settings
+from bot.engine import open_engine
 from bot.sandbox.github import GitHubEmulator
 from tests.scenarios import shop
 
@@ -230,3 +239,77 @@ def test_a_key_github_does_not_know_exits_4_naming_the_app_variables(
     line = one_line(result.err)
     assert "GITHUB_APP_ID" in line and "GITHUB_APP_PRIVATE_KEY" in line
     assert "GITHUB_TOKEN" not in line
+
+
+# --- the installation token expires: a long-running shiptrace gets a new one -----------------
+
+
+@contextlib.contextmanager
+def one_clock() -> Iterator[FrozenDateTimeFactory]:
+    """One clock, moved by the test, for shiptrace, PyGithub and the emulator alike.
+
+    freezegun leaves modules named "gi…" (PyGObject) on the real clock, PyGithub's `github`
+    among them: not here. kubernetes' client imports its models lazily, which a frozen clock
+    breaks: it is left alone (shiptrace reads no time through it)."""
+    previous = list(freezegun.config.settings.default_ignore_list)
+    freezegun.configure(default_ignore_list=[m for m in previous if m != "gi"])
+    try:
+        with freeze_time(datetime.now(UTC), real_asyncio=True, ignore=["kubernetes"]) as clock:
+            yield clock
+    finally:
+        freezegun.configure(default_ignore_list=previous)
+
+
+def bearer(r: Any) -> str:
+    return str(r.headers["Authorization"]).removeprefix("token ")
+
+
+@pytest.mark.parametrize(
+    "later",
+    [timedelta(minutes=59, seconds=50), timedelta(hours=2)],
+    ids=["about-to-expire", "expired"],
+)
+async def test_an_installation_token_is_replaced_when_it_expires_without_a_refusal(
+    github: GitHubEmulator, app: Callable[..., None], workdir: Path, later: timedelta
+) -> None:
+    """What `serve` does all day: one client, tokens that last an hour."""
+    shop.build(github)
+    app()
+    settings = load_settings()
+    services = load_service_map(workdir / "shiptrace.yaml")
+    with one_clock() as clock:
+        async with open_engine(settings, services) as engine:
+            ref = await engine.web.parse("acme/shop#12")
+            first = await engine.tracer.trace(ref)
+            before = len(github.requests)
+            clock.tick(later)
+            again = await engine.tracer.trace(ref)
+        after = len(github.requests)
+    assert again.change.sha == first.change.sha and not again.errors
+    exchanges = [r for r in github.requests[:after] if r.method == "POST"]
+    assert [r.status for r in exchanges] == [201, 201]  # one each hour, however many threads
+    early = [r for r in github.requests[:before] if r.method == "GET"]
+    late = [r for r in github.requests[before:after] if r.method == "GET"]
+    assert early and {bearer(r) for r in early} == {INSTALLATION_TOKEN}
+    assert late and {bearer(r) for r in late} == {f"{INSTALLATION_TOKEN}_2"}
+    assert all(r.status in (200, 304) for r in early + late)  # never refused
+
+
+def test_the_emulator_refuses_an_expired_installation_token_with_401(
+    github: GitHubEmulator, key: tuple[str, str]
+) -> None:
+    shop.build(github)
+    github.add_app(APP_ID, key[1], INSTALLATION, token=INSTALLATION_TOKEN)
+    auth = Auth.AppAuth(APP_ID, key[0]).get_installation_auth(INSTALLATION)
+    with one_clock() as clock:
+        client = Github(base_url=github.url, auth=auth, retry=None)  # gives auth its requester
+        token = auth.token
+        assert token == INSTALLATION_TOKEN
+        url = f"{github.url}/repos/acme/shop"
+        header = {"Authorization": f"token {token}"}
+        assert requests.get(url, headers=header, timeout=5).status_code == 200
+        clock.tick(timedelta(hours=1))
+        refused = requests.get(url, headers=header, timeout=5)
+        assert (refused.status_code, refused.json()["message"]) == (401, "Bad credentials")
+        assert auth.token == f"{INSTALLATION_TOKEN}_2"  # PyGithub asks again by expires_at
+        client.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,9 +10,17 @@ import pytest
 from bot.sandbox.github import GitHubEmulator
 from tests.scenarios import kubeobjs as k
 from tests.scenarios import shop
+from tests.scenarios.clusters import (
+    config_app,
+    config_repo,
+    prod_apply_failed,
+    staging_app,
+    where_json,
+)
+from tests.scenarios.command import Cli
 from tests.scenarios.fleet import (
-    APP_URL,
     TWO_ENVS,
+    KubeEmulators,
     env_stages,
     flux_prod,
     live_prod,
@@ -21,13 +30,15 @@ from tests.scenarios.fleet import (
 )
 
 
-def test_live_in_staging_pending_in_production(cli, github: GitHubEmulator, clusters) -> None:  # type: ignore[no-untyped-def]
+def test_live_in_staging_pending_in_production(
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators
+) -> None:
     s = shop.build(github)
     shop.green_ci(github, s.merged)
     live_staging(clusters["staging"], s.merged)
     live_prod(clusters["prod"], s.base)
 
-    data = cli("where", "acme/shop#12", "--json").json
+    data = where_json(cli)
 
     staging, prod = env_stages(data, "staging"), env_stages(data, "production")
     assert list(staging) == ["sync", "rollout"]  # manifests in the app repo: no promote
@@ -42,7 +53,9 @@ def test_live_in_staging_pending_in_production(cli, github: GitHubEmulator, clus
     assert data["errors"] == []
 
 
-def test_superseded_by_a_newer_release_is_live(cli, github: GitHubEmulator, clusters) -> None:  # type: ignore[no-untyped-def]
+def test_superseded_by_a_newer_release_is_live(
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators
+) -> None:
     s = shop.build(github)
     shop.green_ci(github, s.merged)
     newer = github.add_commit("acme/shop", "Later release", parents=[s.orphan], branch="main")
@@ -50,7 +63,7 @@ def test_superseded_by_a_newer_release_is_live(cli, github: GitHubEmulator, clus
     flux_prod(clusters["prod"], f"main/{newer}")  # the old Flux revision format
     seed(clusters["prod"], *k.rolled_out("shop", "shop", tag(newer)))
 
-    data = cli("where", "acme/shop#12", "--json").json
+    data = where_json(cli)
 
     for env in ("staging", "production"):
         stages = env_stages(data, env)
@@ -60,12 +73,12 @@ def test_superseded_by_a_newer_release_is_live(cli, github: GitHubEmulator, clus
 
 
 def test_an_older_release_does_not_contain_the_change(
-    cli, github: GitHubEmulator, clusters
-) -> None:  # type: ignore[no-untyped-def]
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators
+) -> None:
     s = shop.build(github)
     live_staging(clusters["staging"], s.base)
     live_prod(clusters["prod"], s.base)
-    data = cli("where", "acme/shop#12", "--json").json
+    data = where_json(cli)
     assert env_stages(data, "staging")["sync"]["status"] == "pending"
     assert env_stages(data, "staging")["rollout"]["status"] == "pending"
 
@@ -87,62 +100,43 @@ def test_an_older_release_does_not_contain_the_change(
     ids=["sync-running", "sync-failed"],
 )
 def test_argo_sync_running_and_failed(
-    cli, github: GitHubEmulator, clusters, app: dict[str, Any], status: str, words: str
-) -> None:  # type: ignore[no-untyped-def]
+    cli: Cli,
+    github: GitHubEmulator,
+    clusters: KubeEmulators,
+    app: dict[str, Any],
+    status: str,
+    words: str,
+) -> None:
     s = shop.build(github)
     seed(
         clusters["staging"],
-        k.argo_app(
-            "shop-staging",
-            repo_url=APP_URL,
-            revision=s.merged,
-            op_revision=s.merged,
-            history=[s.base],
-            images=[tag(s.base)],
-            **app,
-        ),
+        staging_app(s.merged, op_revision=s.merged, history=[s.base], images=[tag(s.base)], **app),
         *k.rolled_out("shop", "shop", tag(s.base)),
     )
     flux_prod(clusters["prod"], f"main@sha1:{s.base}")
-    data = cli("where", "acme/shop#12", "--json").json
+    data = where_json(cli)
     sync = env_stages(data, "staging")["sync"]
     assert sync["status"] == status, sync
     assert words in sync["detail"]
 
 
-def test_flux_apply_failed_names_the_error(cli, github: GitHubEmulator, clusters) -> None:  # type: ignore[no-untyped-def]
+def test_flux_apply_failed_names_the_error(
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators
+) -> None:
     s = shop.build(github)
     live_staging(clusters["staging"], s.merged)
-    flux_prod(
-        clusters["prod"],
-        f"main@sha1:{s.base}",
-        attempted=f"main@sha1:{s.merged}",
-        artifact=f"main@sha1:{s.merged}",
-        ready="False",
-        reason="ReconciliationFailed",
-        message="kustomize build failed: missing resource",
-    )
-    seed(clusters["prod"], *k.rolled_out("shop", "shop", tag(s.base)))
-    data = cli("where", "acme/shop#12", "--json").json
+    prod_apply_failed(clusters["prod"], s)
+    data = where_json(cli)
     sync = env_stages(data, "production")["sync"]
     assert sync["status"] == "failed"
     assert "kustomize build failed" in sync["detail"]
 
 
 def test_rollout_in_progress_and_stuck_at_its_deadline(
-    cli, github: GitHubEmulator, clusters
-) -> None:  # type: ignore[no-untyped-def]
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators
+) -> None:
     s = shop.build(github)
-    seed(
-        clusters["staging"],
-        k.argo_app(
-            "shop-staging",
-            repo_url=APP_URL,
-            revision=s.merged,
-            history=[s.merged],
-            health="Progressing",
-        ),
-    )
+    seed(clusters["staging"], staging_app(s.merged, health="Progressing"))
     d = k.deployment(
         "shop",
         "shop",
@@ -175,7 +169,7 @@ def test_rollout_in_progress_and_stuck_at_its_deadline(
     flux_prod(clusters["prod"], f"main@sha1:{s.merged}")
     seed(clusters["prod"], stuck, new2, k.pod(new2, 0, waiting="CrashLoopBackOff", restarts=5))
 
-    data = cli("where", "acme/shop#12", "--json").json
+    data = where_json(cli)
 
     staging = env_stages(data, "staging")["rollout"]
     assert staging["status"] == "running"
@@ -187,40 +181,23 @@ def test_rollout_in_progress_and_stuck_at_its_deadline(
     assert "staging rolling out (2/3 pods)" in data["where"]
 
 
-def test_separate_config_repo_with_promote(cli, github: GitHubEmulator, clusters, workdir) -> None:  # type: ignore[no-untyped-def]
+def test_separate_config_repo_with_promote(
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators, workdir: Path
+) -> None:
     s = shop.build(github)
-    github.add_repo("acme/shop-config")
-    c0 = github.add_commit(
-        "acme/shop-config",
-        f"shop: sha-{s.base[:7]}",
-        parents=[],
-        branch="main",
-        date="2026-11-26T08:00:00Z",
-        files=["envs/staging/shop.yaml"],
-    )
-    c1 = github.add_commit(
-        "acme/shop-config",
-        f"chore: update ghcr.io/acme/shop:sha-{s.merged[:7]}",
-        parents=[c0],
-        branch="main",
-        date="2026-11-26T09:20:00Z",
-        files=["envs/staging/shop.yaml"],
+    _, c1 = config_repo(
+        github,
+        (f"shop: sha-{s.base[:7]}", "2026-11-26T08:00:00Z"),
+        (f"chore: update ghcr.io/acme/shop:sha-{s.merged[:7]}", "2026-11-26T09:20:00Z"),
     )
     seed(
         clusters["staging"],
-        k.argo_app(
-            "shop-staging",
-            repo_url="git@github.com:acme/shop-config.git",
-            path="envs/staging",
-            revision=c1,
-            history=[c1],
-            images=[tag(s.merged)],
-        ),
+        config_app(c1, repo_url="git@github.com:acme/shop-config.git", images=[tag(s.merged)]),
         *k.rolled_out("shop", "shop", tag(s.merged)),
     )
     flux_prod(clusters["prod"], f"main@sha1:{s.base}")
 
-    data = cli("where", "acme/shop#12", "--json").json
+    data = where_json(cli)
 
     staging = env_stages(data, "staging")
     assert list(staging) == ["promote", "sync", "rollout"]
@@ -232,7 +209,7 @@ def test_separate_config_repo_with_promote(cli, github: GitHubEmulator, clusters
     assert staging["rollout"]["status"] == "succeeded"
 
 
-def test_multi_source_argo_app(cli, github: GitHubEmulator, clusters) -> None:  # type: ignore[no-untyped-def]
+def test_multi_source_argo_app(cli: Cli, github: GitHubEmulator, clusters: KubeEmulators) -> None:
     s = shop.build(github)
     sources = [
         {"repoURL": "https://charts.example.com", "chart": "shop", "targetRevision": "1.2.3"},
@@ -251,13 +228,13 @@ def test_multi_source_argo_app(cli, github: GitHubEmulator, clusters) -> None:  
         *k.rolled_out("shop", "shop", tag(s.merged)),
     )
     flux_prod(clusters["prod"], f"main@sha1:{s.base}")
-    data = cli("where", "acme/shop#12", "--json").json
+    data = where_json(cli)
     assert env_stages(data, "staging")["sync"]["status"] == "succeeded"
 
 
 def test_environment_without_gitops_object_and_unreachable_cluster(
-    cli, github: GitHubEmulator, clusters, workdir
-) -> None:  # type: ignore[no-untyped-def]
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators, workdir: Path
+) -> None:
     s = shop.build(github)
     (workdir / "shiptrace.yaml").write_text(
         TWO_ENVS
@@ -293,8 +270,8 @@ def test_environment_without_gitops_object_and_unreachable_cluster(
 
 
 def test_kubernetes_requests_do_not_grow_with_services(
-    cli, github: GitHubEmulator, clusters, workdir
-) -> None:  # type: ignore[no-untyped-def]
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators, workdir: Path
+) -> None:
     s = shop.build(github)
     live_staging(clusters["staging"], s.merged)
     live_prod(clusters["prod"], s.merged)

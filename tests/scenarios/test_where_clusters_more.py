@@ -12,9 +12,18 @@ from bot.sandbox.github import GitHubEmulator
 from bot.store import Store
 from tests.scenarios import kubeobjs as k
 from tests.scenarios import shop
+from tests.scenarios.clusters import (
+    config_app,
+    config_repo,
+    prod_apply_failed,
+    staging_app,
+    where_json,
+)
+from tests.scenarios.command import Cli
 from tests.scenarios.fleet import (
     APP_URL,
     TWO_ENVS,
+    KubeEmulators,
     env_stages,
     flux_prod,
     live_prod,
@@ -249,8 +258,8 @@ def canary_rollout(
 # --- Flux sources ---------------------------------------------------------------------------
 
 
-def test_flux_helmrelease_with_a_chart_from_the_app_repo(  # type: ignore[no-untyped-def]
-    cli, github: GitHubEmulator, clusters, workdir
+def test_flux_helmrelease_with_a_chart_from_the_app_repo(
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators, workdir: Path
 ) -> None:
     s = shop.build(github)
     use_prod_flux(workdir, "HelmRelease", "shop", "shop")
@@ -278,8 +287,8 @@ def test_flux_helmrelease_with_a_chart_from_the_app_repo(  # type: ignore[no-unt
     assert data["errors"] == []
 
 
-def test_flux_kustomization_from_an_oci_artifact_uses_the_origin_revision(  # type: ignore[no-untyped-def]
-    cli, github: GitHubEmulator, clusters, workdir
+def test_flux_kustomization_from_an_oci_artifact_uses_the_origin_revision(
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators, workdir: Path
 ) -> None:
     s = shop.build(github)
     live_staging(clusters["staging"], s.merged)
@@ -293,7 +302,7 @@ def test_flux_kustomization_from_an_oci_artifact_uses_the_origin_revision(  # ty
         *k.rolled_out("shop", "shop", tag(s.merged)),
     )
 
-    data = cli("where", "acme/shop#12", "--json").json
+    data = where_json(cli)
 
     prod = env_stages(data, "production")
     assert list(prod) == ["sync", "rollout"]  # the artifact is built from the app repo
@@ -303,15 +312,15 @@ def test_flux_kustomization_from_an_oci_artifact_uses_the_origin_revision(  # ty
 
     # An older applied origin does not contain the change, whatever the artifact tag says.
     clusters["prod"].add(oci_kustomization("shop", "shop", applied, f"main@sha1:{s.base}"))
-    data = cli("where", "acme/shop#12", "--json").json
+    data = where_json(cli)
     assert env_stages(data, "production")["sync"]["status"] == "pending"
 
 
 # --- rollouts -------------------------------------------------------------------------------
 
 
-def test_argo_rollout_paused_at_a_canary_step(  # type: ignore[no-untyped-def]
-    cli, github: GitHubEmulator, clusters, workdir
+def test_argo_rollout_paused_at_a_canary_step(
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators, workdir: Path
 ) -> None:
     s = shop.build(github)
     (workdir / "shiptrace.yaml").write_text(
@@ -323,18 +332,12 @@ def test_argo_rollout_paused_at_a_canary_step(  # type: ignore[no-untyped-def]
     )
     seed(
         clusters["staging"],
-        k.argo_app(
-            "shop-staging",
-            repo_url=APP_URL,
-            revision=s.merged,
-            history=[s.merged],
-            health="Suspended",
-        ),
+        staging_app(s.merged, health="Suspended"),
         *canary_rollout("shop", "shop", tag(s.merged), tag(s.base), step_index=1),
     )
     live_prod(clusters["prod"], s.base)
 
-    data = cli("where", "acme/shop#12", "--json").json
+    data = where_json(cli)
 
     rollout = env_stages(data, "staging")["rollout"]
     assert rollout["status"] == "running", rollout
@@ -345,20 +348,20 @@ def test_argo_rollout_paused_at_a_canary_step(  # type: ignore[no-untyped-def]
     assert env_stages(data, "staging")["sync"]["status"] == "succeeded"
 
 
-def test_image_tag_latest_follows_the_synced_revision(  # type: ignore[no-untyped-def]
-    cli, github: GitHubEmulator, clusters
+def test_image_tag_latest_follows_the_synced_revision(
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators
 ) -> None:
     s = shop.build(github)
     latest = "ghcr.io/acme/shop:latest"
     seed(
         clusters["staging"],
-        k.argo_app("shop-staging", repo_url=APP_URL, revision=s.merged, history=[s.merged]),
+        staging_app(s.merged),
         *k.rolled_out("shop", "shop", latest),
     )
     flux_prod(clusters["prod"], f"main@sha1:{s.base}")
     seed(clusters["prod"], *k.rolled_out("shop", "shop", latest))
 
-    data = cli("where", "acme/shop#12", "--json").json
+    data = where_json(cli)
 
     staging = env_stages(data, "staging")["rollout"]
     assert staging["status"] == "succeeded", staging
@@ -373,18 +376,18 @@ def test_image_tag_latest_follows_the_synced_revision(  # type: ignore[no-untype
 # --- first seen -----------------------------------------------------------------------------
 
 
-def test_started_at_without_an_api_time_is_first_seen_and_stays(  # type: ignore[no-untyped-def]
-    cli, github: GitHubEmulator, clusters, workdir
+def test_started_at_without_an_api_time_is_first_seen_and_stays(
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators, workdir: Path
 ) -> None:
     s = shop.build(github)
     live_staging(clusters["staging"], s.merged)
     # A finished Flux apply reports no start time: the sync's start is when we first saw it.
     live_prod(clusters["prod"], s.merged)
 
-    first = env_stages(cli("where", "acme/shop#12", "--json").json, "production")["sync"]
+    first = env_stages(where_json(cli), "production")["sync"]
     assert first["status"] == "succeeded"
     assert first["started_at"] is not None
-    again = env_stages(cli("where", "acme/shop#12", "--json").json, "production")["sync"]
+    again = env_stages(where_json(cli), "production")["sync"]
     assert again["started_at"] == first["started_at"]
 
     # What the store recorded first wins over the time of this look.
@@ -397,15 +400,15 @@ def test_started_at_without_an_api_time_is_first_seen_and_stays(  # type: ignore
     (workdir / "shiptrace.db").unlink()
     (workdir / "other.db").rename(workdir / "shiptrace.db")
     for _ in range(2):
-        data = cli("where", "acme/shop#12", "--json").json
+        data = where_json(cli)
         assert env_stages(data, "production")["sync"]["started_at"] == "2026-11-26T09:30:00Z"
 
 
 # --- clusters that fail ---------------------------------------------------------------------
 
 
-def test_stopped_cluster_makes_only_its_environment_unknown(  # type: ignore[no-untyped-def]
-    cli, github: GitHubEmulator, clusters
+def test_stopped_cluster_makes_only_its_environment_unknown(
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators
 ) -> None:
     s = shop.build(github)
     live_staging(clusters["staging"], s.merged)
@@ -429,8 +432,8 @@ def test_stopped_cluster_makes_only_its_environment_unknown(  # type: ignore[no-
     assert staging["rollout"]["status"] == "succeeded"
 
 
-def test_unreadable_pods_make_only_that_workload_unknown(  # type: ignore[no-untyped-def]
-    cli, github: GitHubEmulator, clusters
+def test_unreadable_pods_make_only_that_workload_unknown(
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators
 ) -> None:
     s = shop.build(github)
     live_staging(clusters["staging"], s.merged)
@@ -449,8 +452,8 @@ def test_unreadable_pods_make_only_that_workload_unknown(  # type: ignore[no-unt
     assert len(errors) == 1 and "403" in errors[0]["message"]
 
 
-def test_missing_flux_source_claims_nothing(  # type: ignore[no-untyped-def]
-    cli, github: GitHubEmulator, clusters
+def test_missing_flux_source_claims_nothing(
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators
 ) -> None:
     s = shop.build(github)
     live_staging(clusters["staging"], s.merged)
@@ -461,35 +464,21 @@ def test_missing_flux_source_claims_nothing(  # type: ignore[no-untyped-def]
         k.kustomization("shop", source="gone", applied=f"main@sha1:{s.merged}"),
         *k.rolled_out("shop", "shop", tag(s.merged)),
     )
-    data = cli("where", "acme/shop#12", "--json").json
+    data = where_json(cli)
     sync = env_stages(data, "production")["sync"]
     assert sync["status"] == "unknown", sync
     assert sync["detail"]
 
 
-def test_unreadable_config_repo_leaves_sync_unknown_not_pending(  # type: ignore[no-untyped-def]
-    cli, github: GitHubEmulator, clusters
+def test_unreadable_config_repo_leaves_sync_unknown_not_pending(
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators
 ) -> None:
     s = shop.build(github)
-    github.add_repo("acme/shop-config")
-    c1 = github.add_commit(
-        "acme/shop-config",
-        f"shop: sha-{s.merged[:7]}",
-        parents=[],
-        branch="main",
-        date="2026-11-26T09:20:00Z",
-        files=["envs/staging/shop.yaml"],
-    )
+    [c1] = config_repo(github, (f"shop: sha-{s.merged[:7]}", "2026-11-26T09:20:00Z"))
     seed(
         clusters["staging"],
         # No summary.images: only the config repo could say what the applied commit carries.
-        k.argo_app(
-            "shop-staging",
-            repo_url="https://github.com/acme/shop-config",
-            path="envs/staging",
-            revision=c1,
-            history=[c1],
-        ),
+        config_app(c1),
         *k.rolled_out("shop", "shop", tag(s.merged)),
     )
     flux_prod(clusters["prod"], f"main@sha1:{s.base}")
@@ -506,8 +495,8 @@ def test_unreadable_config_repo_leaves_sync_unknown_not_pending(  # type: ignore
     )
 
 
-def test_unreadable_flux_source_is_an_error_of_its_environment(  # type: ignore[no-untyped-def]
-    cli, github: GitHubEmulator, clusters
+def test_unreadable_flux_source_is_an_error_of_its_environment(
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators
 ) -> None:
     s = shop.build(github)
     live_staging(clusters["staging"], s.merged)
@@ -525,24 +514,15 @@ def test_unreadable_flux_source_is_an_error_of_its_environment(  # type: ignore[
     assert "403" in errors[0]["message"] and "GitRepository" in errors[0]["message"]
 
 
-def test_failed_flux_apply_has_a_first_seen_start(  # type: ignore[no-untyped-def]
-    cli, github: GitHubEmulator, clusters
+def test_failed_flux_apply_has_a_first_seen_start(
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators
 ) -> None:
     s = shop.build(github)
     live_staging(clusters["staging"], s.merged)
-    flux_prod(
-        clusters["prod"],
-        f"main@sha1:{s.base}",
-        attempted=f"main@sha1:{s.merged}",
-        artifact=f"main@sha1:{s.merged}",
-        ready="False",
-        reason="ReconciliationFailed",
-        message="kustomize build failed: missing resource",
-    )
-    seed(clusters["prod"], *k.rolled_out("shop", "shop", tag(s.base)))
+    prod_apply_failed(clusters["prod"], s)
 
-    first = env_stages(cli("where", "acme/shop#12", "--json").json, "production")["sync"]
-    again = env_stages(cli("where", "acme/shop#12", "--json").json, "production")["sync"]
+    first = env_stages(where_json(cli), "production")["sync"]
+    again = env_stages(where_json(cli), "production")["sync"]
 
     assert first["status"] == "failed"
     assert first["started_at"] is not None  # Flux gives no start: when we first saw it

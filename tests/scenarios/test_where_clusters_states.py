@@ -3,33 +3,30 @@ images pinned by digest, rollbacks, suspended Flux objects and workloads scaled 
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from bot.sandbox.github import GitHubEmulator
 from tests.scenarios import kubeobjs as k
 from tests.scenarios import shop
-from tests.scenarios.fleet import APP_URL, env_stages, flux_prod, live_prod, seed, tag
+from tests.scenarios.clusters import config_app, config_repo, staging_app, where_json
+from tests.scenarios.command import Cli
+from tests.scenarios.fleet import KubeEmulators, env_stages, flux_prod, live_prod, seed, tag
 
 PINNED = "sha256:" + "4e" * 32
-
-
-def staging_app(sha: str, **app: Any) -> dict[str, Any]:
-    app.setdefault("history", [sha])
-    return k.argo_app("shop-staging", repo_url=APP_URL, revision=sha, **app)
 
 
 # --- a pending stage says what it waits on --------------------------------------------------
 
 
-def test_stages_behind_failed_ci_wait_for_ci(cli, github: GitHubEmulator, clusters) -> None:  # type: ignore[no-untyped-def]
+def test_stages_behind_failed_ci_wait_for_ci(
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators
+) -> None:
     s = shop.build(github)
     shop.failed_ci(github, s.merged)
     seed(clusters["staging"], staging_app(s.base), *k.rolled_out("shop", "shop", tag(s.base)))
     live_prod(clusters["prod"], s.base)
 
-    data = cli("where", "acme/shop#12", "--json").json
+    data = where_json(cli)
 
     for env in ("staging", "production"):
         for stage in env_stages(data, env).values():
@@ -40,7 +37,9 @@ def test_stages_behind_failed_ci_wait_for_ci(cli, github: GitHubEmulator, cluste
     assert data["errors"] == []
 
 
-def test_stages_behind_running_ci_wait_for_ci(cli, github: GitHubEmulator, clusters) -> None:  # type: ignore[no-untyped-def]
+def test_stages_behind_running_ci_wait_for_ci(
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators
+) -> None:
     s = shop.build(github)
     github.add_check_run(
         "acme/shop", s.merged, name="test", status="in_progress", started_at="2026-11-26T09:02:00Z"
@@ -48,7 +47,7 @@ def test_stages_behind_running_ci_wait_for_ci(cli, github: GitHubEmulator, clust
     seed(clusters["staging"], staging_app(s.base), *k.rolled_out("shop", "shop", tag(s.base)))
     live_prod(clusters["prod"], s.base)
 
-    data = cli("where", "acme/shop#12", "--json").json
+    data = where_json(cli)
 
     rollout = env_stages(data, "production")["rollout"]
     assert rollout["detail"].startswith("waiting for CI; Deployment shop/shop runs"), rollout
@@ -63,8 +62,8 @@ def test_stages_behind_running_ci_wait_for_ci(cli, github: GitHubEmulator, clust
     ],
     ids=["error", "failed", "terminated"],
 )
-def test_rollout_behind_a_failed_argo_sync_waits_for_the_sync(  # type: ignore[no-untyped-def]
-    cli, github: GitHubEmulator, clusters, phase: str, message: str
+def test_rollout_behind_a_failed_argo_sync_waits_for_the_sync(
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators, phase: str, message: str
 ) -> None:
     s = shop.build(github)
     shop.green_ci(github, s.merged)
@@ -83,7 +82,7 @@ def test_rollout_behind_a_failed_argo_sync_waits_for_the_sync(  # type: ignore[n
     )
     live_prod(clusters["prod"], s.base)
 
-    data = cli("where", "acme/shop#12", "--json").json
+    data = where_json(cli)
 
     staging = env_stages(data, "staging")
     assert staging["sync"]["status"] == "failed", staging["sync"]
@@ -97,8 +96,8 @@ def test_rollout_behind_a_failed_argo_sync_waits_for_the_sync(  # type: ignore[n
     assert data["where"] == "Staging sync failed; production pending"
 
 
-def test_rollout_behind_a_running_sync_waits_for_the_sync(  # type: ignore[no-untyped-def]
-    cli, github: GitHubEmulator, clusters
+def test_rollout_behind_a_running_sync_waits_for_the_sync(
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators
 ) -> None:
     s = shop.build(github)
     shop.green_ci(github, s.merged)
@@ -109,7 +108,7 @@ def test_rollout_behind_a_running_sync_waits_for_the_sync(  # type: ignore[no-un
     )
     live_prod(clusters["prod"], s.base)
 
-    data = cli("where", "acme/shop#12", "--json").json
+    data = where_json(cli)
 
     staging = env_stages(data, "staging")
     assert staging["sync"]["status"] == "running"
@@ -121,33 +120,18 @@ def test_rollout_behind_a_running_sync_waits_for_the_sync(  # type: ignore[no-un
     assert prod["rollout"]["detail"].startswith("waiting for the sync; ")
 
 
-def test_sync_waits_for_promote(cli, github: GitHubEmulator, clusters) -> None:  # type: ignore[no-untyped-def]
+def test_sync_waits_for_promote(cli: Cli, github: GitHubEmulator, clusters: KubeEmulators) -> None:
     s = shop.build(github)
     shop.green_ci(github, s.merged)
-    github.add_repo("acme/shop-config")
-    c0 = github.add_commit(
-        "acme/shop-config",
-        f"shop: sha-{s.base[:7]}",
-        parents=[],
-        branch="main",
-        date="2026-11-26T08:00:00Z",
-        files=["envs/staging/shop.yaml"],
-    )
+    [c0] = config_repo(github, (f"shop: sha-{s.base[:7]}", "2026-11-26T08:00:00Z"))
     seed(
         clusters["staging"],
-        k.argo_app(
-            "shop-staging",
-            repo_url="https://github.com/acme/shop-config",
-            path="envs/staging",
-            revision=c0,
-            history=[c0],
-            images=[tag(s.base)],
-        ),
+        config_app(c0, images=[tag(s.base)]),
         *k.rolled_out("shop", "shop", tag(s.base)),
     )
     live_prod(clusters["prod"], s.base)
 
-    data = cli("where", "acme/shop#12", "--json").json
+    data = where_json(cli)
 
     staging = env_stages(data, "staging")
     assert staging["promote"]["status"] == "pending"
@@ -159,8 +143,8 @@ def test_sync_waits_for_promote(cli, github: GitHubEmulator, clusters) -> None: 
 # --- images pinned by digest ------------------------------------------------------------------
 
 
-def test_image_pinned_by_digest_follows_the_synced_revision(  # type: ignore[no-untyped-def]
-    cli, github: GitHubEmulator, clusters
+def test_image_pinned_by_digest_follows_the_synced_revision(
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators
 ) -> None:
     s = shop.build(github)
     shop.green_ci(github, s.merged)
@@ -173,7 +157,7 @@ def test_image_pinned_by_digest_follows_the_synced_revision(  # type: ignore[no-
     flux_prod(clusters["prod"], f"main@sha1:{s.base}")
     seed(clusters["prod"], *k.rolled_out("shop", "shop", pinned))
 
-    data = cli("where", "acme/shop#12", "--json").json
+    data = where_json(cli)
 
     staging = env_stages(data, "staging")["rollout"]
     assert staging["status"] == "succeeded", staging
@@ -186,7 +170,9 @@ def test_image_pinned_by_digest_follows_the_synced_revision(  # type: ignore[no-
     assert data["errors"] == []
 
 
-def test_tag_and_digest_follows_the_tag(cli, github: GitHubEmulator, clusters) -> None:  # type: ignore[no-untyped-def]
+def test_tag_and_digest_follows_the_tag(
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators
+) -> None:
     s = shop.build(github)
     shop.green_ci(github, s.merged)
     seed(
@@ -197,7 +183,7 @@ def test_tag_and_digest_follows_the_tag(cli, github: GitHubEmulator, clusters) -
     flux_prod(clusters["prod"], f"main@sha1:{s.base}")
     seed(clusters["prod"], *k.rolled_out("shop", "shop", f"{tag(s.base)}@{PINNED}"))
 
-    data = cli("where", "acme/shop#12", "--json").json
+    data = where_json(cli)
 
     staging = env_stages(data, "staging")["rollout"]
     assert staging["status"] == "succeeded", staging
@@ -211,17 +197,17 @@ def test_tag_and_digest_follows_the_tag(cli, github: GitHubEmulator, clusters) -
 # --- rollbacks, suspensions, zero replicas ----------------------------------------------------
 
 
-def test_argo_rollback_is_drift_not_waiting(cli, github: GitHubEmulator, clusters) -> None:  # type: ignore[no-untyped-def]
+def test_argo_rollback_is_drift_not_waiting(
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators
+) -> None:
     s = shop.build(github)
     shop.green_ci(github, s.merged)
     # Synced the merge at 09:09, then rolled back to the base at 09:30: Argo CD leaves the
     # app OutOfSync against main, which still contains the change.
     seed(
         clusters["staging"],
-        k.argo_app(
-            "shop-staging",
-            repo_url=APP_URL,
-            revision=s.merged,
+        staging_app(
+            s.merged,
             op_revision=s.base,
             sync="OutOfSync",
             history=[s.merged, s.base],
@@ -232,7 +218,7 @@ def test_argo_rollback_is_drift_not_waiting(cli, github: GitHubEmulator, cluster
     )
     live_prod(clusters["prod"], s.base)
 
-    data = cli("where", "acme/shop#12", "--json").json
+    data = where_json(cli)
 
     sync = env_stages(data, "staging")["sync"]
     assert sync["status"] == "drifted", sync
@@ -242,18 +228,16 @@ def test_argo_rollback_is_drift_not_waiting(cli, github: GitHubEmulator, cluster
     assert data["errors"] == []
 
 
-def test_older_history_without_the_change_is_not_a_rollback(  # type: ignore[no-untyped-def]
-    cli, github: GitHubEmulator, clusters
+def test_older_history_without_the_change_is_not_a_rollback(
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators
 ) -> None:
     s = shop.build(github)
     shop.green_ci(github, s.merged)
     older = github.add_commit("acme/shop", "Older release", parents=[s.base])
     seed(
         clusters["staging"],
-        k.argo_app(
-            "shop-staging",
-            repo_url=APP_URL,
-            revision=s.base,
+        staging_app(
+            s.base,
             history=[older, s.base],
             history_at=["2026-11-26T09:20:00Z", "2026-11-26T09:30:00Z"],
         ),
@@ -261,14 +245,14 @@ def test_older_history_without_the_change_is_not_a_rollback(  # type: ignore[no-
     )
     live_prod(clusters["prod"], s.base)
 
-    data = cli("where", "acme/shop#12", "--json").json
+    data = where_json(cli)
 
     assert env_stages(data, "staging")["sync"]["status"] == "pending"
 
 
 @pytest.mark.parametrize("applied", ["merged", "base"])
-def test_suspended_flux_kustomization_says_so(  # type: ignore[no-untyped-def]
-    cli, github: GitHubEmulator, clusters, applied: str
+def test_suspended_flux_kustomization_says_so(
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators, applied: str
 ) -> None:
     s = shop.build(github)
     shop.green_ci(github, s.merged)
@@ -277,7 +261,7 @@ def test_suspended_flux_kustomization_says_so(  # type: ignore[no-untyped-def]
     flux_prod(clusters["prod"], f"main@sha1:{sha}", artifact=f"main@sha1:{s.merged}", suspend=True)
     seed(clusters["prod"], *k.rolled_out("shop", "shop", tag(sha)))
 
-    data = cli("where", "acme/shop#12", "--json").json
+    data = where_json(cli)
 
     sync = env_stages(data, "production")["sync"]
     assert sync["status"] == ("succeeded" if applied == "merged" else "pending"), sync
@@ -286,7 +270,9 @@ def test_suspended_flux_kustomization_says_so(  # type: ignore[no-untyped-def]
         assert "production sync suspended" in data["where"]
 
 
-def test_workload_scaled_to_zero_is_named(cli, github: GitHubEmulator, clusters) -> None:  # type: ignore[no-untyped-def]
+def test_workload_scaled_to_zero_is_named(
+    cli: Cli, github: GitHubEmulator, clusters: KubeEmulators
+) -> None:
     s = shop.build(github)
     shop.green_ci(github, s.merged)
     seed(
@@ -296,7 +282,7 @@ def test_workload_scaled_to_zero_is_named(cli, github: GitHubEmulator, clusters)
     )
     live_prod(clusters["prod"], s.merged)
 
-    data = cli("where", "acme/shop#12", "--json").json
+    data = where_json(cli)
 
     rollout = env_stages(data, "staging")["rollout"]
     assert rollout["status"] == "succeeded", rollout

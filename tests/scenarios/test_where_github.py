@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from bot.sandbox.github import GitHubEmulator
 from tests.scenarios import shop
+from tests.scenarios.command import Cli
 
 STAGE_KEYS = {
     "id",
@@ -20,11 +25,17 @@ STAGE_KEYS = {
 }
 
 
-def stages(data: dict) -> dict[str, dict]:  # type: ignore[type-arg]
+# What a CI case adds to the merge commit before the look-up.
+Setup = Callable[[GitHubEmulator, str], None]
+
+
+def stages(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {s["id"]: s for s in data["stages"] if s["environment"] is None}
 
 
-def test_merged_pr_with_failed_ci_prints_the_contract_json(cli, github: GitHubEmulator) -> None:
+def test_merged_pr_with_failed_ci_prints_the_contract_json(
+    cli: Cli, github: GitHubEmulator
+) -> None:
     s = shop.build(github)
     shop.failed_ci(github, s.merged)
     github.clear_log()
@@ -64,7 +75,7 @@ def test_merged_pr_with_failed_ci_prints_the_contract_json(cli, github: GitHubEm
 
 
 def test_a_repeat_revalidates_mutable_data_and_never_refetches_sha_facts(
-    cli, github: GitHubEmulator
+    cli: Cli, github: GitHubEmulator
 ) -> None:
     s = shop.build(github)
     shop.green_ci(github, s.orphan)
@@ -96,7 +107,7 @@ def test_a_repeat_revalidates_mutable_data_and_never_refetches_sha_facts(
     ],
 )
 def test_open_and_closed_prs(
-    cli, github: GitHubEmulator, ref: str, state: str, merge: str, ci_sha_attr: str
+    cli: Cli, github: GitHubEmulator, ref: str, state: str, merge: str, ci_sha_attr: str
 ) -> None:
     s = shop.build(github)
     sha = getattr(s, ci_sha_attr)
@@ -126,7 +137,9 @@ def test_open_and_closed_prs(
     ],
     ids=["none-yet", "all-green", "running", "failed"],
 )
-def test_ci_outcomes(cli, github: GitHubEmulator, setup, status: str, detail: str) -> None:  # type: ignore[no-untyped-def]
+def test_ci_outcomes(
+    cli: Cli, github: GitHubEmulator, setup: Setup, status: str, detail: str
+) -> None:
     s = shop.build(github)
     setup(github, s.merged)
     ci = stages(cli("where", "acme/shop#12", "--json").json)["ci"]
@@ -134,7 +147,7 @@ def test_ci_outcomes(cli, github: GitHubEmulator, setup, status: str, detail: st
     assert ci["detail"].startswith(detail)
 
 
-def test_a_sha_of_a_merged_pr_is_answered_as_that_pr(cli, github: GitHubEmulator) -> None:
+def test_a_sha_of_a_merged_pr_is_answered_as_that_pr(cli: Cli, github: GitHubEmulator) -> None:
     s = shop.build(github)
     data = cli("where", s.head12[:10], "--json").json
     assert data["change"]["pr"] == 12
@@ -142,7 +155,7 @@ def test_a_sha_of_a_merged_pr_is_answered_as_that_pr(cli, github: GitHubEmulator
     assert data["change"]["requested"] == s.head12[:10]
 
 
-def test_a_sha_with_no_pr_on_main_and_off_main(cli, github: GitHubEmulator) -> None:
+def test_a_sha_with_no_pr_on_main_and_off_main(cli: Cli, github: GitHubEmulator) -> None:
     s = shop.build(github)
     on_main = cli("where", s.orphan, "--json").json
     assert on_main["change"]["state"] == "commit" and on_main["change"]["pr"] is None
@@ -155,7 +168,7 @@ def test_a_sha_with_no_pr_on_main_and_off_main(cli, github: GitHubEmulator) -> N
     assert stages(off_main)["merge"]["status"] == "pending"
 
 
-def test_text_output_shows_stages_with_kind(cli, github: GitHubEmulator) -> None:
+def test_text_output_shows_stages_with_kind(cli: Cli, github: GitHubEmulator) -> None:
     s = shop.build(github)
     shop.failed_ci(github, s.merged)
     result = cli("where", "acme/shop#12")
@@ -177,7 +190,7 @@ def test_text_output_shows_stages_with_kind(cli, github: GitHubEmulator) -> None
     ],
 )
 def test_bad_input_and_missing_changes(
-    cli, github: GitHubEmulator, args: list[str], code: int, message: str
+    cli: Cli, github: GitHubEmulator, args: list[str], code: int, message: str
 ) -> None:
     shop.build(github)
     result = cli(*args)
@@ -186,7 +199,7 @@ def test_bad_input_and_missing_changes(
     assert "Traceback" not in result.err and result.out == ""
 
 
-def test_a_short_sha_in_two_repos_is_ambiguous(cli, github: GitHubEmulator) -> None:
+def test_a_short_sha_in_two_repos_is_ambiguous(cli: Cli, github: GitHubEmulator) -> None:
     shop.build(github)
     sha = "abc1234" + "0" * 33
     github.add_commit("acme/shop", "one", sha=sha, branch="main")
@@ -196,7 +209,9 @@ def test_a_short_sha_in_two_repos_is_ambiguous(cli, github: GitHubEmulator) -> N
     assert "abc1234 matches commits in acme/shop and acme/billing" in result.err
 
 
-def test_no_default_repo_with_several_services(cli, github: GitHubEmulator, workdir) -> None:  # type: ignore[no-untyped-def]
+def test_no_default_repo_with_several_services(
+    cli: Cli, github: GitHubEmulator, workdir: Path
+) -> None:
     cfg = workdir / "shiptrace.yaml"
     cfg.write_text(cfg.read_text().replace("default_repo: acme/shop\n", ""))
     result = cli("where", "#12")
@@ -204,7 +219,7 @@ def test_no_default_repo_with_several_services(cli, github: GitHubEmulator, work
     assert "configured: acme/shop, acme/billing" in result.err
 
 
-def test_github_500s_exit_4_after_retries(cli, github: GitHubEmulator) -> None:
+def test_github_500s_exit_4_after_retries(cli: Cli, github: GitHubEmulator) -> None:
     shop.build(github)
     github.fail(r"/pulls/12$", status=502)
     result = cli("where", "acme/shop#12")
@@ -213,7 +228,11 @@ def test_github_500s_exit_4_after_retries(cli, github: GitHubEmulator) -> None:
     assert sum(1 for r in github.requests if r.path.endswith("/pulls/12")) == 2  # one retry
 
 
-def test_a_stalled_github_times_out_with_exit_4(cli, github: GitHubEmulator) -> None:
+def test_a_stalled_github_times_out_with_exit_4(
+    cli: Cli, github: GitHubEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A timeout is real time and PyGithub's are whole seconds: one, without a retry.
+    monkeypatch.setenv("SHIPTRACE_GITHUB_RETRIES", "0")
     shop.build(github)
     github.stall(r"/pulls/12$", seconds=30)
     result = cli("where", "acme/shop#12")
@@ -221,7 +240,9 @@ def test_a_stalled_github_times_out_with_exit_4(cli, github: GitHubEmulator) -> 
     assert "did not answer (timed out)" in result.err
 
 
-def test_a_bad_token_exits_4_naming_the_variable(cli, github: GitHubEmulator, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_token_exits_4_naming_the_variable(
+    cli: Cli, github: GitHubEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     shop.build(github)
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_wrong")
     result = cli("where", "acme/shop#12")
@@ -231,7 +252,7 @@ def test_a_bad_token_exits_4_naming_the_variable(cli, github: GitHubEmulator, mo
 
 
 def test_a_rate_limit_on_the_change_exits_4_without_a_long_wait(
-    cli, github: GitHubEmulator
+    cli: Cli, github: GitHubEmulator
 ) -> None:
     shop.build(github)
     github.rate_limit(r"/pulls/12$", reset_in=3600)
@@ -240,7 +261,7 @@ def test_a_rate_limit_on_the_change_exits_4_without_a_long_wait(
     assert "rate limit exceeded" in result.err
 
 
-def test_a_rate_limit_on_ci_makes_ci_unknown_and_exits_0(cli, github: GitHubEmulator) -> None:
+def test_a_rate_limit_on_ci_makes_ci_unknown_and_exits_0(cli: Cli, github: GitHubEmulator) -> None:
     s = shop.build(github)
     github.rate_limit(r"/check-runs$", reset_in=3600)
     result = cli("where", "acme/shop#12", "--json")
@@ -253,7 +274,7 @@ def test_a_rate_limit_on_ci_makes_ci_unknown_and_exits_0(cli, github: GitHubEmul
     assert s.merged[:7] in data["errors"][0]["message"]
 
 
-def test_ci_500_makes_ci_unknown(cli, github: GitHubEmulator) -> None:
+def test_ci_500_makes_ci_unknown(cli: Cli, github: GitHubEmulator) -> None:
     shop.build(github)
     github.fail(r"/actions/runs$", status=500)
     data = cli("where", "acme/shop#12", "--json").json
@@ -261,7 +282,7 @@ def test_ci_500_makes_ci_unknown(cli, github: GitHubEmulator) -> None:
     assert "GitHub answered 500" in data["errors"][0]["message"]
 
 
-def test_check_runs_are_read_across_pages(cli, github: GitHubEmulator) -> None:
+def test_check_runs_are_read_across_pages(cli: Cli, github: GitHubEmulator) -> None:
     s = shop.build(github)
     for i in range(130):
         github.add_check_run("acme/shop", s.merged, name=f"check-{i:03}", conclusion="success")
@@ -270,7 +291,9 @@ def test_check_runs_are_read_across_pages(cli, github: GitHubEmulator) -> None:
     assert ci["status"] == "succeeded"
 
 
-def test_a_corrupt_database_is_named_not_a_crash(cli, github: GitHubEmulator, workdir) -> None:  # type: ignore[no-untyped-def]
+def test_a_corrupt_database_is_named_not_a_crash(
+    cli: Cli, github: GitHubEmulator, workdir: Path
+) -> None:
     shop.build(github)
     (workdir / "shiptrace.db").write_bytes(b"this is not sqlite" * 100)
     result = cli("where", "acme/shop#12")

@@ -8,6 +8,7 @@ import pytest
 
 from bot.sandbox.github import GitHubEmulator
 from tests.scenarios import shop
+from tests.scenarios.command import Cli
 
 PR = "https://github.com/acme/shop/pull/12"
 
@@ -24,7 +25,7 @@ MALFORMED = [
 
 @pytest.mark.parametrize(("link", "reason"), MALFORMED)
 def test_a_malformed_link_exits_2_before_any_request(
-    cli, github: GitHubEmulator, workdir: Path, link: str, reason: str
+    cli: Cli, github: GitHubEmulator, workdir: Path, link: str, reason: str
 ) -> None:
     shop.build(github)
     result = cli("where", link)
@@ -48,7 +49,7 @@ def test_a_malformed_link_exits_2_before_any_request(
     ],
 )
 def test_with_github_web_url_set_every_bad_link_costs_no_request(
-    cli, github: GitHubEmulator, monkeypatch: pytest.MonkeyPatch, link: str, reason: str
+    cli: Cli, github: GitHubEmulator, monkeypatch: pytest.MonkeyPatch, link: str, reason: str
 ) -> None:
     shop.build(github)
     monkeypatch.setenv("GITHUB_WEB_URL", "https://github.com")
@@ -59,7 +60,7 @@ def test_with_github_web_url_set_every_bad_link_costs_no_request(
 
 
 def test_a_github_com_link_works_when_the_api_is_reached_elsewhere(
-    cli, github: GitHubEmulator, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, github: GitHubEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GITHUB_API_URL is the emulator on 127.0.0.1 (as a caching proxy would be).
     shop.build(github)
@@ -81,7 +82,7 @@ def test_a_github_com_link_works_when_the_api_is_reached_elsewhere(
 
 
 def test_the_web_host_is_learned_from_githubs_html_url_and_kept(
-    cli, github: GitHubEmulator
+    cli: Cli, github: GitHubEmulator
 ) -> None:
     # Enterprise Cloud with data residency: links on acme.ghe.com, the API elsewhere.
     shop.build(github)
@@ -107,7 +108,7 @@ def test_the_web_host_is_learned_from_githubs_html_url_and_kept(
 
 
 def test_a_trace_teaches_the_web_host_without_a_request_of_its_own(
-    cli, github: GitHubEmulator
+    cli: Cli, github: GitHubEmulator
 ) -> None:
     shop.build(github)
     github.web_url = "https://acme.ghe.com"
@@ -122,7 +123,7 @@ def test_a_trace_teaches_the_web_host_without_a_request_of_its_own(
 
 
 def test_when_github_shows_no_repo_the_host_is_derived_from_the_api_url(
-    cli, github: GitHubEmulator
+    cli: Cli, github: GitHubEmulator
 ) -> None:
     shop.build(github)
     github.fail(r"^/repos/acme/shop$", status=404, times=1)  # the token cannot see the repo

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from opentelemetry.semconv._incubating.attributes import (
@@ -22,6 +23,7 @@ from bot.export.spans import (
     build_spans,
     span_id_for,
     span_key,
+    span_tree_text,
     trace_id_for,
 )
 from bot.model import Change, ChangeState, Item, Stage, Status, Trace
@@ -122,6 +124,20 @@ def test_the_ids_are_the_documented_formula() -> None:
     #   printf 'shiptrace/v1 acme/shop <sha>' | sha256sum | cut -c1-32
     assert f"{trace_id_for('acme/shop', SHA):032x}" == "635b0e8b5a2123ee248cd8d6430412c5"
     assert f"{span_id_for('acme/shop', SHA, 'deliver'):016x}" == "7d1d083ddf22a5ae"
+
+
+def test_the_readme_states_the_formula_and_an_example_that_holds() -> None:
+    readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
+    assert (
+        'trace id = first 16 bytes of SHA-256("shiptrace/v1 " + lowercase(repo) + " " + sha)'
+        in readme
+    )
+    assert (
+        'span id  = first 8 bytes of SHA-256("shiptrace/v1 " + lowercase(repo) + " " + sha '
+        '+ " " + path)' in readme
+    )
+    assert f"printf 'shiptrace/v1 %s %s' acme/shop {SHA} | sha256sum | cut -c1-32" in readme
+    assert f"# {trace_id_for('acme/shop', SHA):032x}\n" in readme
 
 
 def test_every_span_has_the_trace_id_and_the_id_of_its_path() -> None:
@@ -536,3 +552,62 @@ def test_only_a_resolved_incident_of_this_deployment_is_exported(incident: Incid
     assert not [
         r for r in build_spans(live_trace(), [incident], now=NOW) if r.path.startswith("drift/")
     ]
+
+
+# -- the trace as an indented tree -------------------------------------------------------------
+
+
+def test_the_tree_text_shows_each_span_under_its_parent_with_offset_duration_and_status() -> None:
+    trace = with_stage(
+        live_trace(),
+        stage("rollout", Status.FAILED, env="staging", started_at=at(22), finished_at=at(85),
+              detail="pod shop-7d9-abc: CrashLoopBackOff"),
+    )  # fmt: skip
+    records = build_spans(trace, [resolved_incident(first_seen=at(86), resolved_at=at(90))],
+                          now=NOW, opened_at=T)  # fmt: skip
+    assert span_tree_text(records).splitlines() == [
+        f"trace {trace_id_for(REPO, SHA):032x}  from 2026-11-26T09:00:00Z",
+        "deliver Acme/Shop#412  +0s      1h 25m  error: rollout in staging failed: "
+        "pod shop-7d9-abc: CrashLoopBackOff",
+        "  merge                +0s      10m     ok",
+        "  ci                   +1m      7m      ok",
+        "    build              +1m      4m      ok",
+        "    lint               +2m      6m      ok",
+        "  deploy staging       +20m     1h 5m   error: rollout failed: "
+        "pod shop-7d9-abc: CrashLoopBackOff",
+        "    promote            +20m     0s      ok",
+        "    sync               +21m     1m      ok",
+        "    rollout            +22m     1h 3m   error: pod shop-7d9-abc: CrashLoopBackOff",
+        "    drift staging      +1h 26m  4m      error: Argo CD app argocd/shop-staging: "
+        "OutOfSync: 1 resource differs from Git",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0s"), (45, "45s"), (240, "4m"), (270, "4m 30s"), (4440, "1h 14m"), (3600, "1h"),
+     (183600, "2d 3h"), (86401, "1d")],
+)  # fmt: skip
+def test_durations_are_short(seconds: int, text: str) -> None:
+    records = build_spans(live_trace(), now=NOW)
+    first = replace(records[0], start=T, end=T + timedelta(seconds=seconds))
+    assert f"+0s  {text}  ok" in span_tree_text([first])
+
+
+def test_a_span_whose_parent_is_not_there_yet_is_shown_at_the_top() -> None:
+    trace = with_stage(
+        live_trace(envs=("staging", "production")),
+        stage("rollout", Status.RUNNING, env="production", started_at=at(52)),
+    )
+    records = [r for r in build_spans(trace, now=NOW) if r.path.startswith("deploy/staging")]
+    lines = span_tree_text(records).splitlines()[1:]
+    assert [line[: len(line) - len(line.lstrip())] + line.split()[0] for line in lines] == [
+        "deploy",
+        "  promote",
+        "  sync",
+        "  rollout",
+    ]
+
+
+def test_no_spans_is_said_so() -> None:
+    assert span_tree_text([]) == "no finished spans yet"

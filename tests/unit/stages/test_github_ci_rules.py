@@ -1,10 +1,12 @@
 """The GitHub CI stage rules, table-driven."""
 
+from datetime import datetime
 from typing import Any
 
 import pytest
 
 from bot.model import Status
+from bot.render.json import stage_dict
 from bot.stages.github_ci_rules import CIObservation, FailedJob, ci_stage, failed_job, word_status
 
 SHA = "3f2c1ab9" * 5
@@ -226,3 +228,79 @@ def test_failed_job_names_the_failing_step() -> None:
         },
     ]
     assert failed_job(9, jobs) == [FailedJob(9, "test", "pytest", "u")]
+
+
+def _at(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+@pytest.mark.parametrize(
+    ("obs", "times"),
+    [
+        pytest.param(
+            CIObservation(
+                check_runs=[
+                    run("a", started_at="2026-11-26T09:00:00Z", completed_at="2026-11-26T09:03:00Z")
+                ]
+            ),
+            ("2026-11-26T09:00:00Z", "2026-11-26T09:03:00Z"),
+            id="check-run",
+        ),
+        pytest.param(
+            CIObservation(check_runs=[run("a", "in_progress", None, completed_at=None)]),
+            ("2026-11-26T09:00:00Z", None),
+            id="check-run-running",
+        ),
+        pytest.param(
+            CIObservation(
+                combined_status={"state": "success", "statuses": [status("ci/jenkins", "success")]}
+            ),
+            ("2026-11-26T09:00:00Z", "2026-11-26T09:06:00Z"),
+            id="commit-status",
+        ),
+        pytest.param(
+            CIObservation(
+                combined_status={"state": "pending", "statuses": [status("ci/jenkins", "pending")]}
+            ),
+            ("2026-11-26T09:00:00Z", None),
+            id="commit-status-pending",
+        ),
+        pytest.param(
+            CIObservation(
+                workflow_runs=[
+                    {
+                        "id": 2,
+                        "name": "Deploy",
+                        "status": "completed",
+                        "conclusion": "startup_failure",
+                        "check_suite_id": 8,
+                        "created_at": "2026-11-26T08:59:00Z",
+                        "run_started_at": "2026-11-26T09:00:00Z",
+                        "updated_at": "2026-11-26T09:01:00Z",
+                    }
+                ]
+            ),
+            ("2026-11-26T09:00:00Z", "2026-11-26T09:01:00Z"),
+            id="workflow-run",
+        ),
+    ],
+)
+def test_each_item_carries_githubs_own_times(
+    obs: CIObservation, times: tuple[str | None, str | None]
+) -> None:
+    [item] = ci_stage(obs, SHA, None).items
+    assert (item.started_at, item.finished_at) == tuple(_at(t) for t in times)
+
+
+def test_item_times_stay_out_of_the_json() -> None:
+    obs = CIObservation(check_runs=[run("a")])
+    stage = ci_stage(obs, SHA, None)
+    assert stage.items[0].finished_at is not None
+    assert stage_dict(stage)["items"] == [
+        {
+            "name": "a",
+            "status": "succeeded",
+            "conclusion": "success",
+            "url": "https://github.com/acme/shop/runs/a",
+        }
+    ]

@@ -434,52 +434,60 @@ ABORTED = replace(CANARY, paused=False, aborted=True, message="metric failed")
 STALE = replace(DONE, observed_generation=3)
 SCALED = replace(DONE, desired=0, replicas=0, updated=0, ready=0, available=0)
 
+NO_TIMES = (None, None)
 ITEM_CASES = [
-    pytest.param(DONE, True, Status.SUCCEEDED, "3/3 pods on sha-3f2c1ab", id="complete"),
-    pytest.param(ROLLING, True, Status.RUNNING, "2/3 pods on sha-3f2c1ab", id="progressing"),
-    pytest.param(STALE, True, Status.RUNNING, WAITING_FOR_CONTROLLER, id="spec-not-observed"),
-    pytest.param(CANARY, True, Status.RUNNING, "paused at step 2/5", id="paused"),
-    pytest.param(DEADLINE, True, Status.FAILED, "ProgressDeadlineExceeded", id="deadline"),
-    pytest.param(CRASHING, True, Status.FAILED, "CrashLoopBackOff", id="pod-problem"),
-    pytest.param(ABORTED, True, Status.FAILED, "aborted", id="aborted"),
+    pytest.param(DONE, True, Status.SUCCEEDED, "3/3 pods on sha-3f2c1ab", (T0, T1), id="complete"),
+    pytest.param(ROLLING, True, Status.RUNNING, "2/3 pods on sha-3f2c1ab", (T0, None), id="progressing"),
+    pytest.param(STALE, True, Status.RUNNING, WAITING_FOR_CONTROLLER, (T0, None), id="spec-not-observed"),
+    pytest.param(CANARY, True, Status.RUNNING, "paused at step 2/5", (T0, None), id="paused"),
+    pytest.param(DEADLINE, True, Status.FAILED, "ProgressDeadlineExceeded", (T0, None), id="deadline"),
+    pytest.param(CRASHING, True, Status.FAILED, "CrashLoopBackOff", (T0, None), id="pod-problem"),
+    pytest.param(ABORTED, True, Status.FAILED, "aborted", (T0, None), id="aborted"),
     pytest.param(
-        DONE, False, Status.PENDING, "runs sha-3f2c1ab, which does not contain it", id="not-yet"
+        DONE, False, Status.PENDING, "runs sha-3f2c1ab, which does not contain it", NO_TIMES, id="not-yet"
     ),
     pytest.param(
-        CRASHING, False, Status.PENDING, "runs sha-3f2c1ab, which does not contain it",
+        CRASHING, False, Status.PENDING, "runs sha-3f2c1ab, which does not contain it", NO_TIMES,
         id="problems-of-another-version-are-not-this-changes",
     ),
     pytest.param(
-        ROLLING, False, Status.PENDING, "rolling out sha-3f2c1ab, which does not contain it",
+        ROLLING, False, Status.PENDING, "rolling out sha-3f2c1ab, which does not contain it", NO_TIMES,
         id="rolling-out-another",
     ),
     pytest.param(
-        DONE, None, Status.UNKNOWN, "cannot tell whether sha-3f2c1ab contains it", id="unknown"
+        DONE, None, Status.UNKNOWN, "cannot tell whether sha-3f2c1ab contains it", NO_TIMES, id="unknown"
     ),
-    pytest.param(SCALED, True, Status.SUCCEEDED, "scaled to 0 (sha-3f2c1ab)", id="scaled-to-0"),
+    pytest.param(SCALED, True, Status.SUCCEEDED, "scaled to 0 (sha-3f2c1ab)", (T0, T1), id="scaled-to-0"),
     pytest.param(
-        SCALED, False, Status.PENDING, "scaled to 0 (sha-3f2c1ab, which does not contain it)",
+        SCALED, False, Status.PENDING, "scaled to 0 (sha-3f2c1ab, which does not contain it)", NO_TIMES,
         id="scaled-to-0-on-another-version",
     ),
     pytest.param(
-        replace(SCALED, replicas=2), True, Status.RUNNING, "0/0 pods on sha-3f2c1ab",
+        replace(SCALED, replicas=2), True, Status.RUNNING, "0/0 pods on sha-3f2c1ab", (T0, None),
         id="scaling-down",
     ),
     pytest.param(
-        replace(SCALED, kind="DaemonSet"), True, Status.SUCCEEDED, "0/0 pods on sha-3f2c1ab",
+        replace(SCALED, kind="DaemonSet"), True, Status.SUCCEEDED, "0/0 pods on sha-3f2c1ab", (T0, T1),
         id="a-daemonset-on-no-node-is-not-scaled",
     ),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("ws", "contains", "status", "conclusion"), ITEM_CASES)
+@pytest.mark.parametrize(("ws", "contains", "status", "conclusion", "times"), ITEM_CASES)
 def test_rollout_item(
-    ws: WorkloadState, contains: bool | None, status: Status, conclusion: str
+    ws: WorkloadState,
+    contains: bool | None,
+    status: Status,
+    conclusion: str,
+    times: tuple[datetime | None, datetime | None],
 ) -> None:
+    # Times only for a workload rolling out the change: from its new ReplicaSet to complete.
     assert rollout_item(ws, contains, "sha-3f2c1ab") == Item(
         f"{ws.kind} shop/shop",
         status,
         conclusion,
+        started_at=times[0],
+        finished_at=times[1],
     )
 
 
