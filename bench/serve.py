@@ -69,13 +69,13 @@ async def _wait_ready(url: str, proc: subprocess.Popen[bytes], seconds: float = 
     raise TimeoutError("serve did not become ready")
 
 
-async def burst(url: str, slack: SlackEmulator, names: list[str]) -> tuple[list[float], int]:
+async def burst(
+    url: str, slack: SlackEmulator, names: list[str], text: str = "acme/shop#12", wait: bool = True
+) -> tuple[list[float], int]:
     """POST one signed ``/where`` per name at once; the ack time of each, and how many were
     answered on their response_url."""
     bodies = [
-        slash_command_body(
-            text="acme/shop#12", channel_id=DEPLOYS, response_url=slack.response_url(name)
-        )
+        slash_command_body(text=text, channel_id=DEPLOYS, response_url=slack.response_url(name))
         for name in names
     ]
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=len(names))) as session:
@@ -91,7 +91,7 @@ async def burst(url: str, slack: SlackEmulator, names: list[str]) -> tuple[list[
             return time.perf_counter() - started
 
         acks = await asyncio.gather(*(one(b) for b in bodies))
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + (60 if wait else 0)
     while time.monotonic() < deadline:
         answered = sum(1 for n in names if slack.response_statuses(n))
         if answered == len(names):
@@ -110,6 +110,9 @@ async def _measure(url: str, slack: SlackEmulator, pid: int, size: int, answers:
     idle = rss_mb(pid)
     # The burst meets a process that has answered nothing yet, as after a deploy.
     acks, answered = await burst(url, slack, [f"b{i}" for i in range(size)])
+    # The same burst answered in the ack itself (no trace work after it): the cost of the
+    # ack path alone on the loop.
+    alone, _ = await burst(url, slack, [f"h{i}" for i in range(size)], text="help", wait=False)
     done = 1 + size
     while done < answers:
         n = min(size, answers - done)
@@ -125,6 +128,7 @@ async def _measure(url: str, slack: SlackEmulator, pid: int, size: int, answers:
             "max_ms": round(max(acks) * 1000, 1),
             "answered": answered,
             "all_answered": answered == size,
+            "ack_only_p99_ms": round(_percentile(alone, 99) * 1000, 1),
         },
         "rss": {"idle_mb": round(idle, 1), "after_mb": round(rss_mb(pid), 1), "answers": done},
     }

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import logging
 import math
@@ -29,38 +30,40 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TextIO
-
-from slack_sdk.errors import SlackApiError
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot import __version__
-from bot.app import serve, slack_client
-from bot.config import ServiceMap, Settings, load_service_map, load_settings
-from bot.digest.gather import DigestBuilder
-from bot.digest.records import Digest
-from bot.digest.store import Deliveries
-from bot.doctor.run import run_doctor
-from bot.drift.findings import Finding, Unchecked, finding_dict
-from bot.drift.scan import scan
-from bot.drift.store import Incidents
-from bot.engine import open_clusters, open_engine
 from bot.errors import BadInput, ConfigError, GitHubUnavailable, ShiptraceError, SourceError
-from bot.export.follow import change_spans
-from bot.export.otlp import ExportResult, SpanSink, endpoint_from_env, otlp_json
-from bot.export.spans import SpanRecord, trace_id_for
-from bot.model import Trace
-from bot.observe.logging import configure as configure_logging
 from bot.refs import USAGE, parse_ref
-from bot.render.digest import digest_dict, digest_text
 from bot.render.documents import as_json, as_yaml
 from bot.render.json import render_json, trace_dict
 from bot.render.text import progress_text, render_text
-from bot.sources.cluster import Clusters
 from bot.timefmt import format_time, utcnow
-from bot.web.links import links_from_settings
-from bot.web.pages import page_html
-from handlers.deps import no_timeline
-from handlers.jobs.digest import DigestJob
+
+# Each command imports what it uses when it runs: `--help` (and the parser) need none of the
+# clients, Slack's libraries, the scheduler, the database or the chart.
+if TYPE_CHECKING:
+    from bot.config import ServiceMap, Settings
+    from bot.digest.records import Digest
+    from bot.drift.findings import Finding, Unchecked
+    from bot.export.otlp import ExportResult
+    from bot.export.spans import SpanRecord
+    from bot.model import Trace
+    from bot.sources.cluster import Clusters
+
+
+def _later(module: str, name: str) -> Callable[..., Any]:
+    """``module.name``, imported when first called (the output tables name them)."""
+
+    def call(*args: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args)
+
+    return call
+
+
+finding_dict = _later("bot.drift.findings", "finding_dict")
+digest_dict = _later("bot.render.digest", "digest_dict")
+digest_text = _later("bot.render.digest", "digest_text")
 
 log = logging.getLogger("shiptrace")
 
@@ -350,6 +353,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot import demo  # the sandbox loads only for the demo
 
             return demo.main(serve=args.serve)
+        from bot.config import load_service_map, load_settings
+        from bot.observe.logging import configure as configure_logging
+
         settings = load_settings()
         configure_logging(settings.shiptrace_log_format, settings.shiptrace_log_level)
         if args.command == "where":
@@ -378,10 +384,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.kubeconfig = _kubeconfig(args.kubeconfig)
             return asyncio.run(_digest(settings, services, args))
         if args.command == "doctor":
+            from bot.doctor.run import run_doctor
+
             return asyncio.run(
                 run_doctor(settings, args.config or settings.shiptrace_config, args.json)
             )
         if args.command == "serve":
+            from bot.app import serve
+
             services = load_service_map(args.config or settings.shiptrace_config)
             host = args.host or settings.shiptrace_host
             port = settings.shiptrace_port if args.port is None else args.port
@@ -407,6 +417,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _where(settings: Settings, services: ServiceMap, args: argparse.Namespace) -> int:
+    from bot.drift.store import Incidents
+    from bot.engine import open_engine
+    from bot.export.follow import change_spans
+    from bot.export.otlp import SpanSink, otlp_json
+    from bot.web.pages import page_html
+
     # A bad OTEL_* setting is exit 2 before any look-up.
     sink = SpanSink() if args.otlp else None
     exporting = sink is not None or args.output == "otlp-json"
@@ -439,6 +455,9 @@ async def _where(settings: Settings, services: ServiceMap, args: argparse.Namesp
 
 def _exported(trace: Trace, spans: list[SpanRecord], result: ExportResult) -> None:
     """One line on stderr saying what went where (a failure was logged by the sink)."""
+    from bot.export.otlp import endpoint_from_env
+    from bot.export.spans import trace_id_for
+
     if not result.ok:
         return
     trace_id = f"{trace_id_for(trace.change.repo, trace.change.sha):032x}"
@@ -459,6 +478,9 @@ def _exported(trace: Trace, spans: list[SpanRecord], result: ExportResult) -> No
 
 async def _drift(settings: Settings, services: ServiceMap, args: argparse.Namespace) -> int:
     # Only the clusters are read: no database, no GitHub (cron-friendly).
+    from bot.drift.scan import scan
+    from bot.engine import open_clusters
+
     clusters = open_clusters(settings, args.kubeconfig)
     try:
         async with bounded(args.timeout), Progress(clusters, github=False):
@@ -476,6 +498,17 @@ async def _drift(settings: Settings, services: ServiceMap, args: argparse.Namesp
 
 
 async def _digest(settings: Settings, services: ServiceMap, args: argparse.Namespace) -> int:
+    from slack_sdk.errors import SlackApiError
+
+    from bot.app import slack_client
+    from bot.digest.gather import DigestBuilder
+    from bot.digest.store import Deliveries
+    from bot.drift.store import Incidents
+    from bot.engine import open_engine
+    from bot.web.links import links_from_settings
+    from handlers.deps import no_timeline
+    from handlers.jobs.digest import DigestJob
+
     channel: str | None = args.channel
     async with open_engine(settings, services, kubeconfig=args.kubeconfig) as engine:
         deliveries = Deliveries(engine.store)

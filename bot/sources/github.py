@@ -27,13 +27,13 @@ import functools
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import requests
@@ -56,13 +56,12 @@ from bot.errors import (
 )
 from bot.sources.network import network_reason
 from bot.sources.observer import NoObserver, NotedRetry, RequestObserver
-from bot.store import Store
+from bot.store import CachedResponse, Store
 from bot.timefmt import parse_time
 
 log = logging.getLogger(__name__)
 
 API_VERSION = "2022-11-28"
-T = TypeVar("T")
 Page = tuple[Any, str | None]  # a body and the next page's URL
 
 
@@ -304,7 +303,7 @@ class GitHubClient:
         if answer is not None and url in answer.fresh:
             return await asyncio.shield(answer.fresh[url])
         cached = self.store.cached_response(url) if revalidate else None
-        fetch = self._shared(url, revalidate)
+        fetch = self._shared(url, revalidate, cached)
         if answer is None:
             return await asyncio.shield(fetch)
         answer.fresh[url] = fetch
@@ -314,12 +313,24 @@ class GitHubClient:
             return stored
         return await asyncio.shield(fetch)
 
-    def _shared(self, url: str, revalidate: bool) -> asyncio.Future[Page]:
-        """The request for ``url``: the one in flight, or a new one."""
+    def _shared(
+        self, url: str, revalidate: bool, cached: CachedResponse | None
+    ) -> asyncio.Future[Page]:
+        """The request for ``url``: the one in flight, or a new one, handed to the pool now
+        (before any other task runs: the round trip starts at once)."""
         key = (url, revalidate)
         fetch = self._in_flight.get(key)
         if fetch is None or fetch.done():
-            fetch = asyncio.ensure_future(self._fetch_page(url, revalidate))
+            headers: dict[str, str] = {}
+            if cached is not None and cached.etag:
+                headers["If-None-Match"] = cached.etag
+            elif cached is not None and cached.last_modified:
+                headers["If-Modified-Since"] = cached.last_modified
+            loop = asyncio.get_running_loop()
+            # In the caller's context: a log line from the thread carries its request id.
+            call = functools.partial(contextvars.copy_context().run, self._request, url, headers)
+            sent = loop.run_in_executor(self._pool, call)
+            fetch = asyncio.ensure_future(self._page(url, revalidate, cached, sent))
             self._in_flight[key] = fetch
             fetch.add_done_callback(lambda f: self._forget(key, f))
         return fetch
@@ -330,14 +341,14 @@ class GitHubClient:
         if not fetch.cancelled():
             fetch.exception()  # retrieved: whoever awaits it sees it; nobody else must
 
-    async def _fetch_page(self, url: str, revalidate: bool) -> Page:
-        cached = self.store.cached_response(url) if revalidate else None
-        headers: dict[str, str] = {}
-        if cached is not None and cached.etag:
-            headers["If-None-Match"] = cached.etag
-        elif cached is not None and cached.last_modified:
-            headers["If-Modified-Since"] = cached.last_modified
-        status_headers, body = await self._run(lambda: self._request(url, headers))
+    async def _page(
+        self,
+        url: str,
+        revalidate: bool,
+        cached: CachedResponse | None,
+        sent: asyncio.Future[tuple[dict[str, Any], Any]],
+    ) -> Page:
+        status_headers, body = await sent
         resp_headers = {k.lower(): v for k, v in status_headers.items()}
         if cached is not None and body is None:  # 304 Not Modified: the stored body stands
             body = cached.body["body"]
@@ -442,12 +453,6 @@ class GitHubClient:
                         "GITHUB_APP_INSTALLATION_ID"
                     ) from None
                 raise
-
-    async def _run(self, fn: Callable[[], T]) -> T:
-        loop = asyncio.get_running_loop()
-        # In the caller's context: a log line from the thread carries its request id.
-        call = functools.partial(contextvars.copy_context().run, fn)
-        return await loop.run_in_executor(self._pool, call)
 
 
 async def _confirms(fetch: asyncio.Future[Page], stored: Page) -> bool:
